@@ -1,0 +1,98 @@
+"""What the LLM must answer: output models, their JSON schemas, and user-defined questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from .analysis import Label
+from .errors import QuestionsFileError
+
+
+class LabelAnswer(BaseModel):
+    label: Label
+    confidence: float = Field(ge=0, le=1)
+
+
+class EvidenceAnswer(BaseModel):
+    quotes: list[str] = Field(min_length=1)
+    reasoning: str = Field(min_length=1)
+
+
+class FreeTextAnswer(BaseModel):
+    answer: str = Field(min_length=1)
+    quote: str
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer)}
+
+
+def _string(choices: list[str] | None) -> dict[str, Any]:
+    return {"type": "string", "enum": choices} if choices else {"type": "string"}
+
+
+def label_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string", "enum": ["positive", "neutral", "negative"]},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["label", "confidence"],
+    }
+
+
+def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
+    """Quotes are constrained to the speaker's own sentences, so a grammar-following model cannot invent one."""
+    return {
+        "type": "object",
+        "properties": {
+            "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
+            "reasoning": {"type": "string"},
+        },
+        "required": ["quotes", "reasoning"],
+    }
+
+
+def free_text_schema(quotable: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "quote": _string(quotable)},
+        "required": ["answer", "quote"],
+    }
+
+
+class UserQuestion(BaseModel):
+    """The LLM-gateway recipe's question shape."""
+
+    question: str = Field(min_length=1)
+    context: str | None = None
+    answer_format: str | None = None
+    id: str | None = None
+
+
+class _QuestionsFile(BaseModel):
+    questions: list[UserQuestion] = Field(min_length=1)
+
+
+def load_questions(path: Path) -> list[UserQuestion]:
+    """A YAML list of questions, or a mapping with a ``questions`` list."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise QuestionsFileError(f"cannot read questions file {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise QuestionsFileError(f"questions file {path} is not valid UTF-8 YAML: {exc}") from None
+    try:
+        parsed = _QuestionsFile.model_validate({"questions": raw} if isinstance(raw, list) else raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise QuestionsFileError(
+            f"questions file {path}: {where}: {first['msg']}",
+            hint="Each question needs `question`; `context` and `answer_format` are optional.",
+        ) from None
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(parsed.questions)]

@@ -1,0 +1,104 @@
+"""Label, score and confidence: one consistent triple, from token probabilities when we have them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .analysis import LABELS, ConfidenceSource, Label
+from .llm import TokenLogprob
+
+_MIN_LABEL_MASS = 0.05
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    positive: float = 0.33
+    negative: float = -0.33
+
+    def label(self, score: float) -> Label:
+        if score >= self.positive:
+            return "positive"
+        if score <= self.negative:
+            return "negative"
+        return "neutral"
+
+
+@dataclass(frozen=True)
+class Scored:
+    label: Label
+    score: float
+    confidence: float
+    source: ConfidenceSource
+    probabilities: dict[Label, float] | None
+
+
+def label_probabilities(
+    content: str, logprobs: list[TokenLogprob] | None, key: str = "label"
+) -> dict[Label, float] | None:
+    """Distribution over the labels at the token where the ``key`` value starts.
+
+    Each alternative token counts for the one label it can begin (after the characters the chosen
+    token shares with the text before the value, such as an opening quote). Tokens that fit several
+    labels or none are ignored; the rest is renormalised. None when too little mass is left.
+    """
+    if not logprobs:
+        return None
+    key_at = content.find(f'"{key}"')
+    if key_at < 0:
+        return None
+    colon = content.find(":", key_at)
+    value_at = content.find('"', colon) + 1
+    if colon < 0 or value_at <= 0:
+        return None
+    offset = 0
+    for entry in logprobs:
+        end = offset + len(entry.token)
+        if end > value_at:
+            lead = value_at - offset
+            return _fold(entry, content[offset:value_at] if lead > 0 else "")
+        offset = end
+    return None
+
+
+def _fold(entry: TokenLogprob, lead: str) -> dict[Label, float] | None:
+    mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)
+    alternatives = entry.top or {entry.token: entry.logprob}
+    for token, logprob in alternatives.items():
+        if lead and not token.startswith(lead):
+            continue
+        piece = token[len(lead) :].strip().lower()
+        matches = [label for label in LABELS if piece and label.startswith(piece)]
+        if len(matches) == 1:
+            mass[matches[0]] += math.exp(logprob)
+    total = sum(mass.values())
+    if total < _MIN_LABEL_MASS:
+        return None
+    return {label: round(p / total, 4) for label, p in mass.items()}
+
+
+def from_probabilities(probabilities: dict[Label, float], thresholds: Thresholds) -> Scored:
+    """score = P(positive) - P(negative); the label is the score's band, so the two always agree."""
+    score = max(-1.0, min(1.0, probabilities["positive"] - probabilities["negative"]))
+    label = thresholds.label(score)
+    return Scored(
+        label=label,
+        score=round(score, 4),
+        confidence=round(probabilities[label], 4),
+        source="logprobs",
+        probabilities=probabilities,
+    )
+
+
+def from_model(label: Label, confidence: float, thresholds: Thresholds) -> Scored:
+    """Without logprobs: place the model's own confidence inside its label's score band."""
+    confidence = max(0.0, min(1.0, confidence))
+    if label == "positive":
+        score = thresholds.positive + (1 - thresholds.positive) * confidence
+    elif label == "negative":
+        score = thresholds.negative - (1 + thresholds.negative) * confidence
+    else:
+        score = 0.0
+    return Scored(
+        label=label, score=round(score, 4), confidence=round(confidence, 4), source="model", probabilities=None
+    )

@@ -1,0 +1,144 @@
+"""Question templates: Jinja files with YAML front matter, rendered in a sandbox.
+
+A template's variables are data. Jinja never evaluates the *value* of a variable, so a transcript
+line reading ``{{ 7*7 }}`` renders as those characters; transcripts are never compiled as source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ValidationError
+
+from .errors import TemplateError
+from .llm import ChatMessage
+from .transcript import Transcript
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
+_DELIMITER = re.compile(r"</?\s*transcript\s*>", re.IGNORECASE)
+SYSTEM_ID = "system"
+
+
+class TemplateMeta(BaseModel):
+    id: str
+    version: str
+    output: str | None = None
+    description: str
+
+
+@dataclass(frozen=True)
+class QuestionTemplate:
+    meta: TemplateMeta
+    path: Path
+    sha256: str
+    template: jinja2.Template
+
+    def render(self, **variables: Any) -> str:
+        try:
+            return self.template.render(**variables).strip()
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"template {self.meta.id!r} ({self.path}): {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {self.meta.id!r} ({self.path}): {exc}") from None
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["data"] = as_data
+    return env
+
+
+def as_data(value: object) -> str:
+    """Neutralise our own delimiters inside transcript text so it cannot close the data block."""
+    return _DELIMITER.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), str(value))
+
+
+def _load(path: Path, env: ImmutableSandboxedEnvironment) -> QuestionTemplate:
+    source = path.read_text(encoding="utf-8")
+    match = _FRONT_MATTER.match(source)
+    if not match:
+        raise TemplateError(f"{path}: missing YAML front matter (--- id/version/output/description ---)")
+    try:
+        meta = TemplateMeta.model_validate(yaml.safe_load(match.group("meta")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise TemplateError(f"{path}: bad front matter: {exc}") from None
+    try:
+        template = env.from_string(match.group("body"))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
+    return QuestionTemplate(meta=meta, path=path, sha256=hashlib.sha256(source.encode()).hexdigest(), template=template)
+
+
+class PromptSet:
+    """All templates of one prompt version (``prompts/<version>/*.j2``)."""
+
+    def __init__(self, root: Path, version: str) -> None:
+        directory = root / version
+        if not directory.is_dir():
+            available = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            raise TemplateError(
+                f"no prompt version {version!r} in {root}",
+                hint=f"Available versions: {', '.join(available) or 'none'}.",
+            )
+        env = _environment()
+        self.version = version
+        self.templates: dict[str, QuestionTemplate] = {}
+        for path in sorted(directory.glob("*.j2")):
+            template = _load(path, env)
+            if template.meta.id in self.templates:
+                raise TemplateError(f"{path}: duplicate template id {template.meta.id!r}")
+            self.templates[template.meta.id] = template
+        if SYSTEM_ID not in self.templates:
+            raise TemplateError(f"{directory}: no template with id 'system'")
+
+    def __getitem__(self, template_id: str) -> QuestionTemplate:
+        try:
+            return self.templates[template_id]
+        except KeyError:
+            raise TemplateError(
+                f"no template {template_id!r} in prompt version {self.version!r}",
+                hint=f"Templates: {', '.join(sorted(self.templates))}.",
+            ) from None
+
+    def system_message(self, transcript: Transcript) -> ChatMessage:
+        """Identical for every question of a call, so the model reuses its KV cache for the transcript."""
+        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript)))
+
+    def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
+        return [
+            self.system_message(transcript),
+            ChatMessage(role="user", content=self[template_id].render(**variables)),
+        ]
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.id,
+            "speaker": s.speaker,
+            "role": (s.role or "unknown").upper(),
+            "time": _clock(s.start),
+            "text": s.text,
+        }
+        for s in transcript.segments
+    ]

@@ -1,0 +1,103 @@
+"""The CLI's contract: specific exit codes and messages, nothing half-written, prompts rendered exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llm_sentiment.cli import main
+
+from .conftest import FIXTURES
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "exit_code"),
+    [
+        (b"", "input.empty", 11),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "input.unknown_format", 12),
+        (b"Agent: \xff\xfe broken\n", "input.encoding", 13),
+        (b"Agent: hello\nAgent: hello again\n", "input.one_role", 15),
+        (b'{"segments": [{"text": "no speaker"}]}', "input.invalid_transcript", 14),
+    ],
+)
+def test_bad_input_exit_codes_and_nothing_written(tmp_path: Path, content: bytes, code: str, exit_code: int) -> None:
+    src = tmp_path / "call.txt"
+    src.write_bytes(content)
+    out = tmp_path / "out.json"
+    status, stdout, stderr = _run("analyze", str(src), "-o", str(out))
+    assert status == exit_code
+    assert f"error [{code}]" in stderr
+    assert stdout == "" and not out.exists()
+    assert list(tmp_path.iterdir()) == [src], "no temporary or partial files left behind"
+
+
+def test_missing_file_and_bad_roles(tmp_path: Path) -> None:
+    assert _run("analyze", str(tmp_path / "none.txt"))[0] == 10
+    status, _, stderr = _run("analyze", str(FIXTURES / "negative.txt"), "--roles", "Rep=boss")
+    assert status == 16 and "--roles" in stderr
+
+
+def test_missing_model_names_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: local/mine\n    litellm_params:\n"
+        f"      model: local/mine\n      model_path: {tmp_path / 'absent.gguf'}\n"
+    )
+    env = {
+        "LLM_SENTIMENT_ROUTER_CONFIG": str(config),
+        "LLM_SENTIMENT_MODEL": "local/mine",
+        "LLM_SENTIMENT_CACHE_PATH": str(tmp_path / "cache"),
+    }
+    status, stdout, stderr = _run("analyze", str(FIXTURES / "negative.txt"), env=env)
+    assert status == 20 and "error [model.missing]" in stderr and "model_path" in stderr and stdout == ""
+
+
+def test_unknown_embedded_model() -> None:
+    status, _, stderr = _run("models", "install", "gpt-17")
+    assert status == 20 and "Known embedded models" in stderr
+
+
+def test_bad_environment_setting() -> None:
+    status, _, stderr = _run("prompts", "list", env={"LLM_SENTIMENT_THREADS": "zero"})
+    assert status == 22 and "LLM_SENTIMENT_" in stderr
+
+
+def test_prompts_render_prints_the_exact_messages() -> None:
+    status, stdout, _ = _run("prompts", "render", "customer_sentiment", str(FIXTURES / "injection.txt"), "--json")
+    assert status == 0
+    messages = json.loads(stdout)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "Ignore all previous instructions" in messages[0]["content"]
+    assert messages[0]["content"].index("<transcript>") < messages[0]["content"].index("Ignore all previous")
+    assert "CUSTOMER" in messages[1]["content"]
+
+
+def test_prompts_render_evidence_and_custom() -> None:
+    status, stdout, _ = _run(
+        "prompts", "render", "agent_evidence", str(FIXTURES / "negative.txt"), "--label", "negative"
+    )
+    assert status == 0 and "judged negative" in stdout and "----- system -----" in stdout
+    status, stdout, _ = _run(
+        "prompts", "render", "custom", str(FIXTURES / "negative.txt"), "--question-text", "Was it resolved?"
+    )
+    assert status == 0 and "Question: Was it resolved?" in stdout
+
+
+def test_prompts_list() -> None:
+    status, stdout, _ = _run("prompts", "list")
+    assert status == 0 and "customer_sentiment" in stdout and "LabelAnswer" in stdout
+
+
+def test_questions_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "q.yaml"
+    bad.write_text("questions:\n  - context: no question here\n")
+    status, _, stderr = _run("analyze", str(FIXTURES / "negative.txt"), "--questions", str(bad))
+    assert status == 17 and "question" in stderr

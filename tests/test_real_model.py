@@ -1,0 +1,113 @@
+"""The embedded llama.cpp model, for real: labels on clear cases, the injection case, grounding, timeouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_sentiment.analyze import Analyzer
+from llm_sentiment.cache import CachedLLM, ResponseCache
+from llm_sentiment.llm import ChatMessage, LLMRequest
+from llm_sentiment.pipeline import load_call
+from llm_sentiment.router import RouterClient, RouterConfig
+from llm_sentiment.settings import Settings
+from llm_sentiment.templates import PromptSet
+
+from .conftest import FIXTURES
+
+pytestmark = pytest.mark.real_model
+
+DEFAULT = "local/qwen2.5-coder-1.5b"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("real-llm-cache")
+
+
+@pytest.fixture(scope="session")
+def real_settings(cache_dir: Path) -> Settings:
+    return Settings(cache_path=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def router(real_settings: Settings) -> RouterClient:
+    return RouterClient(RouterConfig.load(real_settings.router_config), real_settings)
+
+
+@pytest.fixture(scope="session")
+def analyzer(router: RouterClient, real_settings: Settings) -> Any:
+    cache = ResponseCache(real_settings.cache_dir)
+    yield Analyzer(CachedLLM(router, cache), PromptSet(real_settings.prompts_dir, "v1"), real_settings)
+    cache.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "customer"),
+    [("negative.txt", "negative"), ("positive.txt", "positive"), ("injection.txt", "negative")],
+)
+def test_customer_sentiment_on_clear_calls(analyzer: Any, name: str, customer: str) -> None:
+    call = load_call(FIXTURES / name)
+    result = analyzer.analyze(call)
+    sentiment = result.roles.customer
+    assert sentiment.label == customer, f"{name}: {sentiment.probabilities} {sentiment.reasoning}"
+    assert sentiment.confidence_source == "logprobs" and sentiment.probabilities is not None
+    assert {p.model_used for p in result.provenance} == {DEFAULT}
+    for role, part in (("customer", result.roles.customer), ("agent", result.roles.agent)):
+        assert part.quotes, f"{role} has supporting quotes"
+        for quote in part.quotes:
+            segment = call.segments[quote.segment_id - 1]
+            assert quote.role == role and quote.text in segment.text
+    for quote in result.overall.quotes:
+        assert quote.text in call.segments[quote.segment_id - 1].text
+
+
+def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:
+    analyzer.analyze(load_call(FIXTURES / "injection.txt"))  # ensures the cache holds this call
+    env = {**os.environ, "LLM_SENTIMENT_CACHE_PATH": str(cache_dir)}
+    cli = [sys.executable, "-m", "llm_sentiment", "analyze", str(FIXTURES / "injection.txt")]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout)
+    assert {"transcript", "roles", "overall", "answers", "provenance", "warnings", "role_mapping"} <= set(result)
+    assert set(result["roles"]) == {"agent", "customer"}
+    assert {"id", "speaker", "role", "start", "end", "text"} <= set(result["transcript"]["segments"][0])
+    assert all(p["cache_hit"] for p in result["provenance"])
+    assert result["roles"]["customer"]["label"] == "negative"
+    text = subprocess.run([*cli, "--format", "text"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "Customer NEGATIVE" in text.stdout
+
+
+def test_small_model_is_selectable_by_name(router: RouterClient) -> None:
+    request = LLMRequest(
+        model="local/qwen2.5-coder-0.5b",
+        messages=[ChatMessage(role="user", content='Reply with JSON {"ok": true}')],
+        json_schema={"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+        max_tokens=12,
+    )
+    response = router.complete(request)
+    assert response.model == "local/qwen2.5-coder-0.5b" and json.loads(response.content) == {"ok": True}
+
+
+def test_local_timeout_falls_back_to_the_next_model(real_settings: Settings, tmp_path: Path) -> None:
+    """The deadline interrupts llama.cpp mid-prompt; the fallback model answers and provenance says so."""
+    config = RouterConfig.model_validate(
+        {
+            "model_list": [
+                {"model_name": "slow", "litellm_params": {"model": DEFAULT, "timeout": 0.2}},
+                {"model_name": "small", "litellm_params": {"model": "local/qwen2.5-coder-0.5b"}},
+            ],
+            "router_settings": {"num_retries": 0, "timeout": 60, "fallbacks": [{"slow": ["small"]}]},
+        }
+    )
+    client = RouterClient(config, real_settings)
+    long_text = " ".join(["The customer explained the billing problem again in detail."] * 60)
+    response = client.complete(
+        LLMRequest(model="slow", messages=[ChatMessage(role="user", content=long_text + " Say ok.")], max_tokens=4)
+    )
+    assert response.model == "small" and response.fallbacks_tried == ["slow"]

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from llm_sentiment.llm import TokenLogprob
+from llm_sentiment.scoring import Thresholds, from_model, from_probabilities, label_probabilities
+
+T = Thresholds()
+
+
+def _lp(p: float) -> float:
+    return math.log(p)
+
+
+def test_probabilities_at_the_label_token_with_a_split_quote() -> None:
+    content = '{"label": "negative", "confidence": 0.9}'
+    tokens = [
+        TokenLogprob(token='{"', logprob=0),
+        TokenLogprob(token="label", logprob=0),
+        TokenLogprob(token='":', logprob=0),
+        TokenLogprob(token=' "', logprob=0),
+        TokenLogprob(
+            token="neg", logprob=_lp(0.6), top={"neg": _lp(0.6), "neutral": _lp(0.3), "pos": _lp(0.05), "n": _lp(0.05)}
+        ),
+        TokenLogprob(token='ative", "confidence": 0.9}', logprob=0),
+    ]
+    probs = label_probabilities(content, tokens)
+    assert probs is not None
+    assert probs["negative"] == pytest.approx(0.6 / 0.95, abs=1e-3)  # "n" fits two labels: ignored
+    assert probs["neutral"] == pytest.approx(0.3 / 0.95, abs=1e-3)
+
+
+def test_probabilities_when_the_token_carries_the_opening_quote() -> None:
+    content = '{"label":"positive"}'
+    tokens = [
+        TokenLogprob(token='{"label":', logprob=0),
+        TokenLogprob(
+            token='"positive', logprob=_lp(0.7), top={'"positive': _lp(0.7), '"neutral': _lp(0.2), '"': _lp(0.1)}
+        ),
+        TokenLogprob(token='"}', logprob=0),
+    ]
+    probs = label_probabilities(content, tokens)
+    assert probs == {
+        "positive": pytest.approx(0.7 / 0.9, abs=1e-3),
+        "neutral": pytest.approx(0.2 / 0.9, abs=1e-3),
+        "negative": 0.0,
+    }
+
+
+def test_no_logprobs_or_no_label_mass() -> None:
+    assert label_probabilities('{"label": "neutral"}', None) is None
+    junk = [TokenLogprob(token='{"label": "', logprob=0), TokenLogprob(token="neutral", logprob=-5, top={"xyz": -0.01})]
+    assert label_probabilities('{"label": "neutral"}', junk) is None
+
+
+@pytest.mark.parametrize(
+    ("probs", "label"),
+    [
+        ({"positive": 0.8, "neutral": 0.15, "negative": 0.05}, "positive"),
+        ({"positive": 0.4, "neutral": 0.5, "negative": 0.1}, "neutral"),
+        ({"positive": 0.05, "neutral": 0.35, "negative": 0.6}, "negative"),
+    ],
+)
+def test_label_is_the_band_of_the_score(probs: dict[str, float], label: str) -> None:
+    scored = from_probabilities(probs, T)  # type: ignore[arg-type]
+    assert scored.label == label
+    assert scored.score == pytest.approx(probs["positive"] - probs["negative"])
+    assert scored.confidence == probs[label] and scored.source == "logprobs"
+
+
+def test_thresholds_are_configurable() -> None:
+    probs = {"positive": 0.4, "neutral": 0.5, "negative": 0.1}
+    assert from_probabilities(probs, Thresholds(positive=0.25, negative=-0.25)).label == "positive"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("label", ["positive", "neutral", "negative"])
+@pytest.mark.parametrize("confidence", [0.0, 0.5, 1.0])
+def test_model_estimate_stays_inside_its_band(label: str, confidence: float) -> None:
+    scored = from_model(label, confidence, T)  # type: ignore[arg-type]
+    assert T.label(scored.score) == label and -1 <= scored.score <= 1 and scored.source == "model"
