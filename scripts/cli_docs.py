@@ -18,14 +18,15 @@ from llm_sentiment.cli import main  # noqa: E402
 TARGET = REPO / "docs" / "cli.md"
 
 
-def _walk(command: click.Command, path: list[str]) -> list[str]:
-    ctx = click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+def _walk(command: click.Command, path: list[str], parent: click.Context | None = None) -> list[str]:
+    """Contexts made as click makes them, so inherited settings (like -h) show as in a terminal."""
+    ctx = command.make_context(path[-1], [], parent=parent, resilient_parsing=True, terminal_width=100)
     sections = [f"## `{' '.join(path)}`\n\n```\n{command.get_help(ctx)}\n```\n"]
     if isinstance(command, click.Group):
         for name in sorted(command.list_commands(ctx)):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                sections += _walk(sub, [*path, name])
+                sections += _walk(sub, [*path, name], ctx)
     return sections
 
 
