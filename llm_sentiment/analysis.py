@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .metrics import Behavioral
 from .transcript import Role, RoleMapping, Transcript
 
 Label = Literal["positive", "neutral", "negative"]
@@ -77,6 +78,7 @@ class Analysis(BaseModel):
     roles: RoleSentiments
     overall: Sentiment
     answers: list[CustomAnswer] = Field(default_factory=list)
+    behavioral: Behavioral | None = Field(None, description="Talk, silence and interruption metrics; timed calls only.")
     provenance: list[Provenance]
     warnings: list[Warning] = Field(default_factory=list)
     model: str

@@ -19,6 +19,7 @@ from .asking import ask
 from .errors import TemplateError
 from .grounding import ground_quote, quotable_sentences, segments_for
 from .llm import ChatMessage, LLMClient
+from .metrics import behavioral
 from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
 from .settings import Settings
 from .templates import PromptSet
@@ -120,6 +121,7 @@ class Analyzer:
             roles=RoleSentiments(agent=results["agent"], customer=results["customer"]),
             overall=results["overall"],
             answers=answers,
+            behavioral=behavioral(transcript, self.settings.interruption_min_overlap),
             provenance=provenance,
             warnings=warnings,
             model=self.model,

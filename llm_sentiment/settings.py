@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     num_retries: int | None = Field(None, ge=0, description="Overrides router_settings.num_retries.")
     timeout: float | None = Field(None, gt=0, description="Overrides router_settings.timeout (seconds).")
     max_quotes: int = Field(3, ge=1, le=10)
+    interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:

