@@ -83,26 +83,27 @@ def _load(path: Path, env: ImmutableSandboxedEnvironment) -> QuestionTemplate:
 
 
 class PromptSet:
-    """All templates of one prompt version (``prompts/<version>/*.j2``)."""
+    """All templates of one prompt version (``prompts/<version>/*.j2``).
+
+    A version may hold only what it changes: ``prompts/<version>/version.yaml`` with ``extends: v1``
+    takes every template it does not define from that version (and so on up the chain).
+    """
 
     def __init__(self, root: Path, version: str) -> None:
-        directory = root / version
-        if not directory.is_dir():
-            available = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-            raise TemplateError(
-                f"no prompt version {version!r} in {root}",
-                hint=f"Available versions: {', '.join(available) or 'none'}.",
-            )
-        env = _environment()
         self.version = version
         self.templates: dict[str, QuestionTemplate] = {}
-        for path in sorted(directory.glob("*.j2")):
-            template = _load(path, env)
-            if template.meta.id in self.templates:
-                raise TemplateError(f"{path}: duplicate template id {template.meta.id!r}")
-            self.templates[template.meta.id] = template
+        env = _environment()
+        chain = _version_chain(root, version)
+        for directory in reversed(chain):
+            own: dict[str, QuestionTemplate] = {}
+            for path in sorted(directory.glob("*.j2")):
+                template = _load(path, env)
+                if template.meta.id in own:
+                    raise TemplateError(f"{path}: duplicate template id {template.meta.id!r}")
+                own[template.meta.id] = template
+            self.templates.update(own)
         if SYSTEM_ID not in self.templates:
-            raise TemplateError(f"{directory}: no template with id 'system'")
+            raise TemplateError(f"{chain[0]}: no template with id 'system'")
 
     def __getitem__(self, template_id: str) -> QuestionTemplate:
         try:
@@ -122,6 +123,32 @@ class PromptSet:
             self.system_message(transcript),
             ChatMessage(role="user", content=self[template_id].render(**variables)),
         ]
+
+
+def _version_chain(root: Path, version: str) -> list[Path]:
+    """``[prompts/v3, prompts/v2, prompts/v1]`` for a v3 that extends v2 that extends v1."""
+    chain: list[Path] = []
+    current: str | None = version
+    while current is not None:
+        directory = root / current
+        if not directory.is_dir():
+            available = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            raise TemplateError(
+                f"no prompt version {current!r} in {root}",
+                hint=f"Available versions: {', '.join(available) or 'none'}.",
+            )
+        if directory in chain:
+            raise TemplateError(f"prompt versions extend each other in a loop: {current!r}")
+        chain.append(directory)
+        manifest = directory / "version.yaml"
+        current = None
+        if manifest.is_file():
+            try:
+                parent = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("extends")
+            except yaml.YAMLError as exc:
+                raise TemplateError(f"{manifest}: {exc}") from None
+            current = str(parent) if parent else None
+    return chain
 
 
 def _clock(seconds: float | None) -> str:

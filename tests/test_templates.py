@@ -78,3 +78,17 @@ def test_missing_front_matter_and_version(tmp_path: Path) -> None:
         PromptSet(tmp_path, "v9")
     with pytest.raises(TemplateError, match="Available versions: v9"):
         PromptSet(tmp_path, "v1")
+
+
+def test_a_version_extends_another(tmp_path: Path) -> None:
+    _write(tmp_path, "system.j2", SYSTEM)
+    _write(tmp_path, "q.j2", "---\nid: q\nversion: '9'\ndescription: q\n---\nold")
+    (tmp_path / "v10").mkdir()
+    (tmp_path / "v10" / "version.yaml").write_text("extends: v9\n")
+    (tmp_path / "v10" / "q.j2").write_text("---\nid: q\nversion: '10'\ndescription: q\n---\nnew")
+    prompts = PromptSet(tmp_path, "v10")
+    assert prompts["q"].render() == "new" and prompts["q"].meta.version == "10"
+    assert prompts["system"].meta.version == "9"
+    (tmp_path / "v9" / "version.yaml").write_text("extends: v10\n")
+    with pytest.raises(TemplateError, match="loop"):
+        PromptSet(tmp_path, "v10")
