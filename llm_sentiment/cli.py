@@ -11,8 +11,9 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from . import __version__
-from .analyze import QUESTION_IDS, question_messages, steps_for
+from . import __version__, views
+from .analysis import Analysis
+from .analyze import ANALYSIS_PARTS, QUESTION_IDS, AnalysisPart, question_messages
 from .answers import UserQuestion, load_questions
 from .assets import ASSETS, ensure, get_asset, verify
 from .cache import ResponseCache
@@ -20,6 +21,7 @@ from .errors import LLMSentimentError
 from .fileio import write_atomic
 from .formats import INPUT_FORMATS, InputFormat
 from .pipeline import build_analyzer, build_llm, load_call
+from .scoring import Thresholds
 from .settings import Settings
 from .templates import PromptSet
 from .text_report import render_text
@@ -104,6 +106,32 @@ def main() -> None:
 @_input_options
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option(
+    "--view",
+    type=click.Choice(views.VIEWS),
+    default="native",
+    show_default=True,
+    help="JSON shape: our own, AssemblyAI's or Deepgram's sentiment response, or the insights API's.",
+)
+@click.option(
+    "--type",
+    "insight_type",
+    type=click.Choice(views.INSIGHT_TYPES),
+    help="Insights view: which insights to return (default all).",
+)
+@click.option("--speaker", type=click.Choice(views.SPEAKERS), help="Insights view: one speaker's sentiment only.")
+@click.option(
+    "--granularity",
+    type=click.Choice(views.GRANULARITIES),
+    help="Insights view: sentiment per segment (default), per minute, or for the whole call.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the per-role sentiment timeline to this PNG file.",
+)
+@click.option("--no-segments", is_flag=True, help="Skip per-segment sentiment (and the timeline built from it).")
+@click.option("--no-summary", is_flag=True, help="Skip the summary, resolution and recommendations.")
+@click.option(
     "--questions",
     type=click.Path(path_type=Path),
     help="YAML file of extra questions (question, context, answer_format).",
@@ -117,6 +145,13 @@ def analyze(
     input_format: str,
     roles: str | None,
     fmt: str,
+    view: str,
+    insight_type: str | None,
+    speaker: str | None,
+    granularity: str | None,
+    plot: Path | None,
+    no_segments: bool,
+    no_summary: bool,
     questions: Path | None,
     model: str | None,
     prompts_version: str | None,
@@ -124,6 +159,19 @@ def analyze(
     output: Path | None,
 ) -> None:
     """Analyze a call transcript."""
+    if fmt == "text" and view != "native":
+        raise click.UsageError("--format text shows the native analysis; use --format json with --view")
+    if view != "insights" and (insight_type or speaker or granularity):
+        raise click.UsageError("--type, --speaker and --granularity apply to --view insights")
+    if no_segments and (
+        plot
+        or view in ("assemblyai", "deepgram")
+        or (view == "insights" and insight_type in (None, "all", "sentiment"))
+    ):
+        raise click.UsageError(f"--no-segments leaves nothing for {'--plot' if plot else '--view ' + view} to show")
+    parts: tuple[AnalysisPart, ...] = tuple(
+        p for p in ANALYSIS_PARTS if not (p == "segments" and no_segments) and not (p == "summary" and no_summary)
+    )
     settings = _settings()
     with _errors():
         transcript = load_call(path, input_format=cast(InputFormat, input_format), roles=roles)
@@ -131,13 +179,51 @@ def analyze(
         llm, cache = build_llm(settings, use_cache=not no_cache)
         analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
         try:
-            with _progress(steps_for(asked), path.name) as advance:
-                result = analyzer.analyze(transcript, asked, progress=advance)
+            with _progress(analyzer.steps(transcript, asked, parts), path.name) as advance:
+                result = analyzer.analyze(transcript, asked, progress=advance, parts=parts)
         finally:
             if cache is not None:
                 cache.close()
-        text = render_text(result) if fmt == "text" else result.model_dump_json(indent=2, exclude_none=False) + "\n"
+        thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
+        if fmt == "text":
+            text = render_text(result)
+        else:
+            text = json.dumps(
+                _view(result, view, str(path), thresholds, insight_type, speaker, granularity),
+                indent=2,
+                ensure_ascii=False,
+            )
+            text += "\n"
+        if plot is not None:
+            from .plots import timeline_png
+
+            write_atomic(plot, timeline_png(result, thresholds))
+            click.echo(f"wrote {plot}", err=True)
         _emit(text, output)
+
+
+def _view(
+    analysis: Analysis,
+    view: str,
+    source: str,
+    thresholds: Thresholds,
+    insight_type: str | None,
+    speaker: str | None,
+    granularity: str | None,
+) -> Any:
+    if view == "assemblyai":
+        return views.assemblyai(analysis, source=source)
+    if view == "deepgram":
+        return views.deepgram(analysis)
+    if view == "insights":
+        return views.insights(
+            analysis,
+            thresholds=thresholds,
+            insight_type=cast(views.InsightType, insight_type or "all"),
+            speaker=cast(views.Speaker | None, speaker),
+            granularity=cast(views.Granularity, granularity or "segment"),
+        )
+    return analysis.model_dump(mode="json")
 
 
 @main.group()
@@ -188,7 +274,14 @@ def prompts_render(
         prompt_set = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
         user_question = UserQuestion(question=question_text) if question_text else None
         messages = question_messages(
-            prompt_set, transcript, question, label=label, max_quotes=settings.max_quotes, question=user_question
+            prompt_set,
+            transcript,
+            question,
+            label=label,
+            max_quotes=settings.max_quotes,
+            question=user_question,
+            split_words=settings.split_words,
+            batch_size=settings.segment_batch_size,
         )
         if as_json:
             click.echo(json.dumps([m.model_dump() for m in messages], indent=2, ensure_ascii=False))

@@ -9,12 +9,14 @@
     │   ├── InvalidTranscriptError         input.invalid_transcript  14
     │   ├── OneRoleError                   input.one_role            15
     │   ├── RolesSpecError                 input.roles_spec          16
-    │   └── QuestionsFileError             input.questions           17
+    │   ├── QuestionsFileError             input.questions           17
+    │   └── CallTooLongError               input.too_long            18  (one turn longer than a context window)
     ├── SetupError           (the installation or configuration needs fixing)
     │   ├── ModelMissingError              model.missing             20
     │   ├── ModelCorruptError              model.corrupt             21
     │   ├── ConfigError                    config.invalid            22
-    │   └── TemplateError                  prompt.invalid            23
+    │   ├── TemplateError                  prompt.invalid            23
+    │   └── DependencyMissingError         setup.dependency          24  (an optional extra is not installed)
     ├── ModelOutputError     (the LLM answered, but not usefully)
     │   └── InvalidAnswerError             llm.invalid_answer        30
     └── ProviderError        (the LLM could not be reached; fallback models are tried)
@@ -100,6 +102,11 @@ class QuestionsFileError(InputError):
     exit_code = 17
 
 
+class CallTooLongError(InputError):
+    code = "input.too_long"
+    exit_code = 18
+
+
 class SetupError(LLMSentimentError):
     code = "setup.invalid"
     exit_code = 22
@@ -123,6 +130,11 @@ class ConfigError(SetupError):
 class TemplateError(SetupError):
     code = "prompt.invalid"
     exit_code = 23
+
+
+class DependencyMissingError(SetupError):
+    code = "setup.dependency"
+    exit_code = 24
 
 
 class ModelOutputError(LLMSentimentError):

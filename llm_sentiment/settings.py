@@ -40,12 +40,23 @@ class Settings(BaseSettings):
     timeout: float | None = Field(None, gt=0, description="Overrides router_settings.timeout (seconds).")
     max_quotes: int = Field(3, ge=1, le=10)
     interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
+    segment_batch_size: int = Field(16, ge=1, le=64, description="Lines scored per per-segment sentiment question.")
+    split_words: int = Field(25, ge=1, description="Turns longer than this many words are scored sentence by sentence.")
+    context_tokens: int | None = Field(
+        None, ge=1024, description="The model's context in tokens, for windowing long calls (default: n_ctx)."
+    )
+    window_overlap: float = Field(0.15, ge=0, le=0.5, description="Share of a window repeated from the one before.")
+    trend_threshold: float = Field(0.3, gt=0, le=2, description="Score change that makes a trend improving/declining.")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
         if self.negative_threshold >= self.positive_threshold:
             raise ValueError("negative_threshold must be below positive_threshold")
         return self
+
+    @property
+    def context_window(self) -> int:
+        return self.context_tokens or self.n_ctx
 
     @property
     def models_dir(self) -> Path:

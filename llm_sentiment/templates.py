@@ -19,11 +19,14 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import TemplateError
 from .llm import ChatMessage
-from .transcript import Transcript
+from .transcript import Segment, Transcript
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 _DELIMITER = re.compile(r"</?\s*transcript\s*>", re.IGNORECASE)
 SYSTEM_ID = "system"
+DIGEST_ID = "digest"
+SYSTEM_IDS = (SYSTEM_ID, DIGEST_ID)
+"""Templates that render a shared system message rather than a question."""
 
 
 class TemplateMeta(BaseModel):
@@ -114,15 +117,50 @@ class PromptSet:
                 hint=f"Templates: {', '.join(sorted(self.templates))}.",
             ) from None
 
-    def system_message(self, transcript: Transcript) -> ChatMessage:
-        """Identical for every question of a call, so the model reuses its KV cache for the transcript."""
-        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript)))
+    def system_message(self, transcript: Transcript, part: Part | None = None) -> ChatMessage:
+        """Identical for every question of a call (or of one part of a long call), so the model reuses
+        its KV cache for the transcript."""
+        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript), part=part))
+
+    def digest_message(self, parts: list[DigestPart]) -> ChatMessage:
+        """The shared prefix of the reduce step of a long call: each part's notes and telling lines."""
+        rows = [
+            {
+                "index": p.index,
+                "start": _clock(p.start),
+                "end": _clock(p.end),
+                "notes": p.notes,
+                "segments": _segment_rows(Transcript(segments=p.lines)),
+            }
+            for p in parts
+        ]
+        return ChatMessage(role="system", content=self[DIGEST_ID].render(parts=rows))
 
     def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
-        return [
-            self.system_message(transcript),
-            ChatMessage(role="user", content=self[template_id].render(**variables)),
-        ]
+        return self.ask(self.system_message(transcript), template_id, **variables)
+
+    def ask(self, system: ChatMessage, template_id: str, **variables: Any) -> list[ChatMessage]:
+        """A question after a shared system message."""
+        return [system, ChatMessage(role="user", content=self[template_id].render(**variables))]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a window sits in a long call, for the system message."""
+
+    index: int
+    count: int
+    context_until: int | None
+    """The last segment id repeated from the previous part as context."""
+
+
+@dataclass(frozen=True)
+class DigestPart:
+    index: int
+    start: float | None
+    end: float | None
+    notes: str
+    lines: list[Segment]
 
 
 def _version_chain(root: Path, version: str) -> list[Path]:
