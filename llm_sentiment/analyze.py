@@ -49,7 +49,7 @@ from .answers import (
     summary_schema,
 )
 from .asking import ask
-from .errors import TemplateError
+from .errors import ConfigError, TemplateError
 from .grounding import ground_quote, quotable_sentences, segments_for, split_sentences
 from .llm import ChatMessage, LLMClient
 from .metrics import Behavioral, behavioral
@@ -78,6 +78,7 @@ _NOTES_TOKENS = 160
 _LOW_ROLE_CONFIDENCE = 0.6
 _QUESTION_RESERVE_TOKENS = 1100
 """Room left in each window for the longest question and its answer (a batch, recommendations)."""
+_MIN_WINDOW_TOKENS = 256
 _DIGEST_LINES_PER_ROLE = 3
 _DIGEST_FINAL_LINES = 4
 
@@ -170,6 +171,12 @@ class Analyzer:
         """One window when the call fits the context, else overlapping windows (see ``windows``)."""
         frame = self.prompts.system_message(transcript.model_copy(update={"segments": []}), Part(99, 99, 99999))
         budget = self.settings.context_window - estimate_tokens(frame.content) - _QUESTION_RESERVE_TOKENS
+        if budget < _MIN_WINDOW_TOKENS:
+            raise ConfigError(
+                f"a context of {self.settings.context_window} tokens leaves no room for the transcript "
+                f"after the instructions and the answer",
+                hint="Raise LLM_SENTIMENT_N_CTX (or LLM_SENTIMENT_CONTEXT_TOKENS for a remote model).",
+            )
         lines = [estimate_tokens(f"[{s.id}] {(s.role or 'unknown').upper()}: {s.text}\n") for s in transcript.segments]
         return plan_windows(lines, budget, int(budget * self.settings.window_overlap))
 

@@ -20,15 +20,18 @@ class FakeLLM:
         answer: str | dict[str, Any] | Exception,
         *,
         label_probs: dict[str, float] | None = None,
+        key_probs: dict[str, dict[str, float]] | None = None,
         prompt_tokens: int = 10,
         completion_tokens: int = 5,
     ) -> FakeLLM:
-        """Queue one answer; ``label_probs`` makes it carry logprobs for the ``"label"`` value."""
+        """Queue one answer; ``label_probs`` makes it carry logprobs for the ``"label"`` value, ``key_probs``
+        for the value of each named key (a batch answer such as ``{"3": "negative"}``)."""
         if isinstance(answer, Exception):
             self._queue.append(answer)
             return self
         content = answer if isinstance(answer, str) else json.dumps(answer)
-        logprobs = _label_logprobs(content, label_probs) if label_probs else None
+        probs = key_probs or ({"label": label_probs} if label_probs else None)
+        logprobs = _keyed_logprobs(content, probs) if probs else None
         self._queue.append(
             LLMResponse(
                 content=content,
@@ -54,17 +57,20 @@ class FakeLLM:
         return item
 
 
-def _label_logprobs(content: str, probs: dict[str, float]) -> list[TokenLogprob]:
-    """Tokens as a real tokenizer might split them, with the label alternatives at the value's position."""
+def _keyed_logprobs(content: str, probs: dict[str, dict[str, float]]) -> list[TokenLogprob]:
+    """Tokens as a real tokenizer might split them, with the label alternatives at each value's position."""
     import math
 
-    start = content.index('"label"')
-    value_at = content.index('"', start + len('"label"') + 1) + 1
-    value_end = content.index('"', value_at)
-    top = {label: math.log(p) for label, p in probs.items() if p > 0}
-    chosen = content[value_at:value_end]
-    return [
-        TokenLogprob(token=content[:value_at], logprob=0.0),
-        TokenLogprob(token=chosen, logprob=top.get(chosen, -20.0), top=top),
-        TokenLogprob(token=content[value_end:], logprob=0.0),
-    ]
+    tokens: list[TokenLogprob] = []
+    at = 0
+    for key, distribution in probs.items():
+        key_at = content.index(json.dumps(key), at)
+        value_at = content.index('"', content.index(":", key_at + len(json.dumps(key))) + 1) + 1
+        value_end = content.index('"', value_at)
+        top = {label: math.log(p) for label, p in distribution.items() if p > 0}
+        chosen = content[value_at:value_end]
+        tokens.append(TokenLogprob(token=content[at:value_at], logprob=0.0))
+        tokens.append(TokenLogprob(token=chosen, logprob=top.get(chosen, -20.0), top=top))
+        at = value_end
+    tokens.append(TokenLogprob(token=content[at:], logprob=0.0))
+    return tokens

@@ -11,6 +11,7 @@ from .errors import DependencyMissingError
 from .scoring import Thresholds
 
 _COLORS = {"agent": "#1f77b4", "customer": "#d62728"}
+_LABEL_OFFSETS = {"agent": (0, 14), "customer": (0, -20)}
 
 
 def _pyplot() -> Any:
@@ -48,11 +49,13 @@ def timeline_png(analysis: Analysis, thresholds: Thresholds, *, width: float = 1
                 at = next(p for p in own if p.segment.id == point.unit_id)
                 x, y = (at.start + at.end) / 2 / 60, at.segment.score
                 axes.scatter([x], [y], s=140, facecolors="none", edgecolors=color, linewidths=2, zorder=5)
+                minutes, seconds = divmod(int(point.time), 60)
                 axes.annotate(
-                    f"{role} {line.trend.direction} (#{point.segment_id})",
+                    f"{role} turns: {line.trend.direction} from #{point.segment_id} ({minutes}:{seconds:02d})",
                     (x, y),
                     textcoords="offset points",
-                    xytext=(6, 10 if y < 0.5 else -16),
+                    xytext=_LABEL_OFFSETS[role],
+                    ha="right" if x > axes.get_xlim()[1] * 0.6 else "left",
                     fontsize=8,
                     color=color,
                 )
