@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,7 +44,7 @@ def test_long_turn_is_split_into_verbatim_sentences_sharing_the_span() -> None:
     assert all(u.text in LONG and u.segment.id == 4 for u in units)
     assert all(u.timing == "interpolated" for u in units)
     assert units[0].start == 10.0 and units[-1].end == pytest.approx(20.0)
-    assert all(a.end == pytest.approx(b.start) for a, b in zip(units, units[1:], strict=False))
+    assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(units))
     assert [u.id for u in units] == [1, 2, 3]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ def test_windows_overlap_and_cores_partition() -> None:
     plans = plan_windows([40] * 10, budget=130, overlap=45)
     assert len(plans) > 1
     assert plans[0].first == plans[0].core == 0
-    for previous, current in zip(plans, plans[1:], strict=False):
+    for previous, current in itertools.pairwise(plans):
         assert current.core == previous.end, "cores are back to back"
         assert current.first == current.core - 1, "one line of context from the previous window"
     assert plans[-1].end == 10
