@@ -169,6 +169,7 @@ class Analyzer:
 
     def windows(self, transcript: Transcript) -> list[WindowPlan]:
         """One window when the call fits the context, else overlapping windows (see ``windows``)."""
+        # The system message without its lines, with the longest part note a window can carry.
         frame = self.prompts.system_message(transcript.model_copy(update={"segments": []}), Part(99, 99, 99999))
         budget = self.settings.context_window - estimate_tokens(frame.content) - _QUESTION_RESERVE_TOKENS
         if budget < _MIN_WINDOW_TOKENS:
