@@ -77,7 +77,8 @@ _RECOMMENDATION_TOKENS = 480
 _NOTES_TOKENS = 160
 _LOW_ROLE_CONFIDENCE = 0.6
 _QUESTION_RESERVE_TOKENS = 1100
-"""Room left in each window for the longest question and its answer (a batch, recommendations)."""
+"""Room left in each window for the longest question and its answer (recommendations, with re-asks);
+a segment batch reserves its own (``SegmentScorer.reserve_tokens``)."""
 _MIN_WINDOW_TOKENS = 256
 _DIGEST_LINES_PER_ROLE = 3
 _DIGEST_FINAL_LINES = 4
@@ -118,7 +119,7 @@ def question_messages(
     max_quotes: int = 3,
     question: UserQuestion | None = None,
     split_words: int = 25,
-    batch_size: int = 16,
+    batch_size: int = 8,
 ) -> list[ChatMessage]:
     """The exact messages one question sends (the first batch, for segment sentiment); ``label`` feeds
     the evidence questions, ``question`` custom ones."""
@@ -171,7 +172,8 @@ class Analyzer:
         """One window when the call fits the context, else overlapping windows (see ``windows``)."""
         # The system message without its lines, with the longest part note a window can carry.
         frame = self.prompts.system_message(transcript.model_copy(update={"segments": []}), Part(99, 99, 99999))
-        budget = self.settings.context_window - estimate_tokens(frame.content) - _QUESTION_RESERVE_TOKENS
+        reserve = max(_QUESTION_RESERVE_TOKENS, self._scorer().reserve_tokens())
+        budget = self.settings.context_window - estimate_tokens(frame.content) - reserve
         if budget < _MIN_WINDOW_TOKENS:
             raise ConfigError(
                 f"a context of {self.settings.context_window} tokens leaves no room for the transcript "
@@ -187,12 +189,12 @@ class Analyzer:
         """How many LLM questions an analysis asks, re-asks aside (for progress bars)."""
         plans = self.windows(transcript)
         units = sentiment_units(transcript, self.settings.split_words)
-        size = self.settings.segment_batch_size
+        scorer = self._scorer()
         batches = 0
         if "segments" in parts or len(plans) > 1:
             for plan in plans:
                 core = {s.id for s in transcript.segments[plan.core : plan.end]}
-                batches += -(-sum(1 for u in units if u.segment.id in core) // size)
+                batches += len(scorer.batches([u for u in units if u.segment.id in core]))
         notes = len(plans) if len(plans) > 1 else 0
         return 2 * len(_TARGETS) + len(questions) + batches + notes + (3 if "summary" in parts else 0)
 

@@ -1,8 +1,10 @@
 """Per-segment sentiment, scored in batches against the call's shared prefix.
 
-A batch names its lines by segment id (``[7]``, or ``[7.2]`` for the second sentence of a split
-turn, quoted in the question), because the transcript is already in the shared system message:
-the KV cache holds it, and the model sees each line among the turns around it. The answer is one
+A batch question copies its lines with their segment ids (``[7]``, or ``[7.2]`` for the second
+sentence of a split turn) after the shared system message, which already holds the whole
+transcript in the KV cache: the model reads each line among the turns around it, and the copy
+right before the answer keeps a small model on the line it labels (with ids alone, a 1.5B model
+tends to repeat the previous line's label; ``bench/segment_agreement.py`` measures it). The answer is one
 JSON object whose keys are exactly the batch's ids (fixed by the schema, so a grammar-following
 model can neither skip nor invent one). For providers that do not follow the schema, an answer
 that skips or invents ids is re-asked, then the ids still missing are rescored on their own.
@@ -25,10 +27,14 @@ from .scoring import Scored, Thresholds, from_model, from_probabilities, keyed_l
 from .templates import PromptSet
 from .transcript import Segment
 from .units import Unit
+from .windows import estimate_tokens
 
 QUESTION_ID = "segment_sentiment"
 REPAIR_ID = "segment_sentiment_repair"
 _TOP_LOGPROBS = 10
+_BATCH_LINE_TOKENS = 640
+_REASK_TOKENS = 60
+"""The complaint a re-ask appends, besides the ids it names."""
 
 Progress = Callable[[str], None]
 
@@ -47,11 +53,12 @@ def unit_key(unit: Unit) -> str:
 
 
 def batch_lines(units: list[Unit]) -> list[dict[str, Any]]:
-    """What the question lists: each id, and the sentence itself when the id is part of a turn."""
-    return [
-        {"key": unit_key(u), "segment_id": u.segment.id, "text": u.text if u.sentence is not None else None}
-        for u in units
-    ]
+    """What the question lists: each line with its id (``[7.2]`` for a sentence of a split turn)."""
+    return [{"key": unit_key(u), "role": (u.segment.role or "unknown").upper(), "text": u.text} for u in units]
+
+
+def _line_tokens(unit: Unit) -> int:
+    return estimate_tokens(f"[{unit_key(unit)}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n")
 
 
 def _max_tokens(keys: list[str], with_confidence: bool) -> int:
@@ -93,7 +100,28 @@ class SegmentScorer:
         """Set once a provider answers without logprobs: later batches ask for a confidence per line."""
 
     def batches(self, units: list[Unit]) -> list[list[Unit]]:
-        return [units[i : i + self.batch_size] for i in range(0, len(units), self.batch_size)]
+        """Runs of at most ``batch_size`` lines and ``_BATCH_LINE_TOKENS`` tokens (at least one line)."""
+        batches: list[list[Unit]] = []
+        current: list[Unit] = []
+        used = 0
+        for unit in units:
+            tokens = _line_tokens(unit)
+            if current and (len(current) >= self.batch_size or used + tokens > _BATCH_LINE_TOKENS):
+                batches.append(current)
+                current, used = [], 0
+            current.append(unit)
+            used += tokens
+        if current:
+            batches.append(current)
+        return batches
+
+    def reserve_tokens(self) -> int:
+        """The most a batch question adds after the system message: instructions, lines, answers, re-asks."""
+        keys = ["99999.9"] * self.batch_size
+        instructions = estimate_tokens(self.prompts[QUESTION_ID].render(lines=[], with_confidence=True))
+        answer = _max_tokens(keys, with_confidence=True)
+        reasks = self.max_reasks * (answer + _REASK_TOKENS + estimate_tokens(", ".join(keys)))
+        return instructions + _BATCH_LINE_TOKENS + answer + reasks
 
     def messages(self, scope: Scope, units: list[Unit], *, with_confidence: bool = False) -> list[ChatMessage]:
         return self.prompts.ask(scope.system, QUESTION_ID, lines=batch_lines(units), with_confidence=with_confidence)

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     timeout: float | None = Field(None, gt=0, description="Overrides router_settings.timeout (seconds).")
     max_quotes: int = Field(3, ge=1, le=10)
     interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
-    segment_batch_size: int = Field(16, ge=1, le=64, description="Lines scored per per-segment sentiment question.")
+    segment_batch_size: int = Field(8, ge=1, le=32, description="Lines scored per per-segment sentiment question.")
     split_words: int = Field(25, ge=1, description="Turns longer than this many words are scored sentence by sentence.")
     context_tokens: int | None = Field(
         None, ge=1024, description="The model's context in tokens, for windowing long calls (default: n_ctx)."

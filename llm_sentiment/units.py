@@ -1,7 +1,8 @@
 """What gets a sentiment of its own: each turn, or each sentence of a long turn, with honest times.
 
 A long turn mixes moods ("I'm sorry about that. The charge stands."), so it is split into its
-sentences; a sentence too short to carry a mood on its own ("Right.") joins the next one. A split
+sentences; a sentence too short to carry a mood on its own ("Right.") joins the next one, and a
+run-on longer than ``_MAX_UNIT_WORDS`` (an unpunctuated monologue) is cut into even pieces. A split
 sentence takes its times from the turn's word times when the words line up with the text, else
 the turn's span is shared out by text length (``timing="interpolated"``). Untimed transcripts keep
 ``None``: times are never invented here (see ``estimated_times`` for the clearly marked estimate).
@@ -9,6 +10,8 @@ the turn's span is shared out by text length (``timing="interpolated"``). Untime
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from .analysis import Timing
@@ -19,6 +22,8 @@ SECONDS_PER_WORD = 0.4
 """150 words a minute: the speaking rate an untimed transcript's estimated timeline assumes."""
 
 _MIN_SENTENCE_WORDS = 3
+_MAX_UNIT_WORDS = 60
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,17 @@ def _sentences(text: str) -> list[str]:
     if pending is not None:
         last = sentence_spans(text)[-1][1]
         spans = [*spans[:-1], (spans[-1][0], last)] if spans else [(pending, last)]
-    return [text[start:end] for start, end in spans]
+    return [piece for start, end in spans for piece in _pieces(text[start:end])]
+
+
+def _pieces(sentence: str) -> list[str]:
+    """A run-on sentence cut at word boundaries into even pieces of at most ``_MAX_UNIT_WORDS`` words."""
+    words = list(_WORD.finditer(sentence))
+    if len(words) <= _MAX_UNIT_WORDS:
+        return [sentence]
+    count = math.ceil(len(words) / _MAX_UNIT_WORDS)
+    size = math.ceil(len(words) / count)
+    return [sentence[words[i].start() : words[min(i + size, len(words)) - 1].end()] for i in range(0, len(words), size)]
 
 
 def _word_spans(segment: Segment, parts: list[str]) -> list[tuple[float, float]] | None:

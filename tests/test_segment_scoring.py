@@ -63,8 +63,9 @@ def test_segments_are_scored_in_batches_on_the_shared_prefix(gym: Any, prompts: 
     assert first.messages[0] == scope_system, "batches share the system message of every other question"
     assert first.json_schema is not None and first.json_schema["required"] == ["1", "2", "3", "4", "5"]
     assert first.json_schema["additionalProperties"] is False and first.top_logprobs > 0
-    assert "[1], [2], [3], [4], [5]." in first.messages[-1].content
-    assert "PeakFit" not in first.messages[-1].content, "whole segments are referred to by id, not repeated"
+    question = first.messages[-1].content
+    assert "[1] AGENT: PeakFit Gyms, Jordan speaking." in question and "[5] AGENT: Yeah" in question
+    assert "[6]" not in question, "a batch copies only its own lines"
     fifth = scored[4]
     assert (fifth.label, fifth.score, fifth.confidence, fifth.confidence_source) == ("negative", -0.75, 0.8, "logprobs")
     assert fifth.role == "agent" and fifth.speaker == "Agent" and (fifth.start, fifth.end) == (17.5, 24.8)
@@ -136,13 +137,26 @@ def test_a_repair_that_still_skips_is_an_error(gym: Any, prompts: Any, small_bat
 
 def test_sentences_of_a_long_turn_are_quoted_and_keyed(prompts: Any, tmp_path: Path) -> None:
     call = load_call(FIXTURES / "labeled" / "internet_outage.json")
-    settings = Settings(cache_path=tmp_path / "c", split_words=12, segment_batch_size=40)
-    units = sentiment_units(call, settings.split_words)
+    settings = Settings(cache_path=tmp_path / "c", split_words=12)
+    units = sentiment_units(call, settings.split_words)[:6]
     lines = batch_lines(units)
     answer = {line["key"]: "neutral" for line in lines}
     llm = FakeLLM().enqueue(answer, key_probs=dict.fromkeys(answer, NEU))
     scored = Analyzer(llm, prompts, settings)._scorer().score(_scope(call, prompts), units, [], [])
     question = llm.requests[0].messages[-1].content
-    assert '[2.1] is the sentence "My internet has been down for three days." of line [2].' in question
+    assert "[2.1] CUSTOMER: My internet has been down for three days.\n" in question
     split = [s for s in scored if s.segment_id == 2]
     assert [s.sentence for s in split] == [1, 2] and all(s.timing == "interpolated" for s in split)
+
+
+def test_batches_hold_a_bounded_number_of_lines_and_tokens(prompts: Any, tmp_path: Path) -> None:
+    from llm_sentiment.transcript import Segment, Transcript
+
+    long_turn = " ".join(["an unusually long line of words"] * 9) + "."
+    call = Transcript(segments=[Segment(id=i, speaker="A", text=long_turn) for i in range(1, 13)])
+    settings = Settings(cache_path=tmp_path / "c", segment_batch_size=8)
+    scorer = Analyzer(FakeLLM(), prompts, settings)._scorer()
+    batches = scorer.batches(sentiment_units(call, 100))
+    assert [len(b) for b in batches] == [6, 6], "a batch stops at its token budget before 8 long lines"
+    short = Transcript(segments=[Segment(id=i, speaker="A", text="Okay then.") for i in range(1, 13)])
+    assert [len(b) for b in scorer.batches(sentiment_units(short, 100))] == [8, 4]

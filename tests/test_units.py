@@ -78,3 +78,10 @@ def test_estimated_times_are_back_to_back_at_the_speaking_rate(counts: list[int]
         assert start == pytest.approx(at, abs=1e-2)
         assert end - start == pytest.approx(max(1, count) * SECONDS_PER_WORD, abs=1e-2)
         at = end
+
+
+def test_an_unpunctuated_monologue_is_cut_into_even_verbatim_pieces() -> None:
+    text = " ".join(f"word{i}" for i in range(130))
+    units = sentiment_units(_call(Segment(id=1, speaker="A", start=0.0, end=52.0, text=text)), max_words=25)
+    assert [len(u.text.split()) for u in units] == [44, 44, 42]
+    assert " ".join(u.text for u in units) == text
