@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .analysis import Analysis, Quote, RoleTimeline, Sentiment, Timeline
 
+_MAX_LISTED = 40
+
 
 def _clock(seconds: float | None) -> str:
     if seconds is None:
@@ -46,7 +48,12 @@ def _segments(analysis: Analysis) -> list[str]:
         return []
     lines = ["", f"Segments ({len(analysis.segments)} scored; times {timeline.time_basis}):"]
     lines += _trend("Customer", timeline.customer, timeline) + _trend("Agent", timeline.agent, timeline)
-    for s in analysis.segments:
+    shown = analysis.segments
+    if len(shown) > _MAX_LISTED:
+        strongest = sorted(shown, key=lambda s: -abs(s.score))[:_MAX_LISTED]
+        shown = sorted(strongest, key=lambda s: s.id)
+        lines.append(f"  (the {_MAX_LISTED} strongest of {len(analysis.segments)}; --format json has them all)")
+    for s in shown:
         lines.append(
             f"  #{s.segment_id:<4}{_clock(s.start):>6} {s.speaker[:10]:<10} {s.label:<8} {s.score:+.2f}  {s.text[:70]}"
         )

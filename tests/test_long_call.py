@@ -13,6 +13,7 @@ from llm_sentiment.roles import assign_roles
 from llm_sentiment.scripted_calls import as_transcript, scripted_call
 from llm_sentiment.settings import Settings
 from llm_sentiment.templates import PromptSet
+from llm_sentiment.text_report import render_text
 from llm_sentiment.windows import estimate_tokens
 
 from .schema_llm import SchemaLLM
@@ -59,6 +60,8 @@ def test_an_hour_long_call_is_read_in_windows_and_reduced(hour_call: object, tmp
         assert quote.text in segments[quote.segment_id - 1].text, "reduce-step quotes are the transcript's own words"
     assert result.timeline is not None and result.timeline.duration >= 3600
     assert len(result.timeline.minutes) == math.ceil(result.timeline.duration / 60)
+    report = render_text(result)
+    assert f"the 40 strongest of {len(segments)}" in report and "overlapping windows" in report
 
 
 def test_a_short_call_is_one_window_with_one_prefix(tmp_path: Path) -> None:
