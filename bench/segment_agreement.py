@@ -41,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", type=Path, nargs="*")
     parser.add_argument("--model", help="model group (default: LLM_SENTIMENT_MODEL)")
+    parser.add_argument("--details", action="store_true", help="print every disagreement")
     args = parser.parse_args()
     files = args.files or sorted((REPO / "tests" / "fixtures" / "labeled").glob("*.json"))
 
