@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/end_to_end.py CALL                 # a recording or a transcript
     .venv/bin/python bench/end_to_end.py --scripted 10        # a generated 10-minute timed transcript
+    .venv/bin/python bench/end_to_end.py --scripted 10 --render stereo   # ... rendered to a stereo WAV first
     .venv/bin/python bench/end_to_end.py --scripted 10 --cold # also: every question with the KV cache reset
 
 Stages: transcription (recordings only; loading otherwise), per-segment scoring, the role questions
@@ -56,6 +57,20 @@ def _scripted(minutes: float, workdir: Path) -> Path:
     return path
 
 
+def _rendered(minutes: float, layout: str, workdir: Path) -> Path:
+    """The scripted call spoken by espeak-ng (agent and customer on their own channels in stereo)."""
+    try:
+        from llm_sentiment.render_audio import Turn, render_call
+    except ImportError:
+        sys.exit("--render needs llm_sentiment.render_audio (the audio work); use --scripted alone for a transcript")
+    lines = scripted_call(minutes, seed=7)
+    turns = [Turn(role=line.role, text=line.text, gap_before=0.6) for line in lines]
+    path = workdir / f"scripted-{minutes:g}min-{layout}.wav"
+    rendered = render_call(turns, path, layout=layout)
+    print(f"rendered {rendered.duration / 60:.1f} min of {layout} audio to {path}")
+    return path
+
+
 def _run(analyzer: Analyzer, path: Path) -> tuple[Analysis, dict[str, float], float]:
     started = time.perf_counter()
     transcript = load_call(path)
@@ -85,13 +100,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("call", type=Path, nargs="?", help="a recording or a transcript")
     parser.add_argument("--scripted", type=float, metavar="MINUTES", help="generate a timed call of this length")
+    parser.add_argument("--render", choices=("stereo", "mono"), help="with --scripted: render it to audio first")
     parser.add_argument("--cold", action="store_true", help="also run with the KV cache reset before every question")
     args = parser.parse_args()
     if (args.call is None) == (args.scripted is None):
         parser.error("give a CALL or --scripted MINUTES")
+    if args.render and args.scripted is None:
+        parser.error("--render applies to --scripted")
 
     workdir = Path(tempfile.mkdtemp(prefix="llm-bench-e2e-"))
-    path = args.call or _scripted(args.scripted, workdir)
+    if args.call is not None:
+        path = args.call
+    elif args.render:
+        path = _rendered(args.scripted, args.render, workdir)
+    else:
+        path = _scripted(args.scripted, workdir)
     settings = Settings(cache=False)
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
     router = RouterClient(RouterConfig.load(settings.router_config), settings)

@@ -69,12 +69,12 @@ def test_a_labeled_call_end_to_end(real: Any) -> None:
 def test_a_call_longer_than_the_context_is_windowed_for_real(real: Any) -> None:
     """A small context makes a 3-minute call 'long'; the small model keeps it affordable."""
     settings, router, _ = real
-    tight = settings.model_copy(update={"context_tokens": 2048, "model": SMALL})
+    tight = settings.model_copy(update={"context_tokens": 3072, "model": SMALL})
     call = assign_roles(as_transcript(scripted_call(minutes=3, seed=1)))
     result = Analyzer(router, PromptSet(tight.prompts_dir, "v1"), tight).analyze(call, parts=("segments",))
     assert len(result.windows) >= 2
     assert [s.segment_id for s in result.segments] == [s.id for s in call.segments]
     assert {p.window for p in result.provenance if p.question_id == "window_notes"} == {w.index for w in result.windows}
-    assert all(p.prompt_tokens <= 2048 for p in result.provenance if p.asks == 1), "each question fits"
+    assert all(p.prompt_tokens <= 3072 for p in result.provenance if p.asks == 1), "each question fits"
     for quote in result.roles.customer.quotes + result.overall.quotes:
         assert quote.text in call.segments[quote.segment_id - 1].text
