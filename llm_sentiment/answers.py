@@ -95,4 +95,9 @@ def load_questions(path: Path) -> list[UserQuestion]:
             f"questions file {path}: {where}: {first['msg']}",
             hint="Each question needs `question`; `context` and `answer_format` are optional.",
         ) from None
-    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(parsed.questions)]
+    return number_questions(parsed.questions)
+
+
+def number_questions(questions: list[UserQuestion]) -> list[UserQuestion]:
+    """Give each question without an id the id ``q<n>`` (its 1-based position)."""
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(questions)]
