@@ -221,6 +221,20 @@ class WebhookDelivery(BaseModel):
 _SUMMARY_COLUMNS = [c for c in jobs.c if c.name not in ("transcript", "analysis")]
 
 
+def webhook_body(job_id: str, status: str, pipeline: str, error: tuple[str, str] | None) -> str:
+    """What a job's webhook says: which job, how it ended; the receiver fetches the results."""
+    return json.dumps(
+        {
+            "event": f"job.{status}",
+            "job_id": job_id,
+            "status": status,
+            "pipeline": pipeline,
+            "error": {"code": error[0], "message": error[1]} if error else None,
+        },
+        separators=(",", ":"),
+    )
+
+
 def new_job_id() -> str:
     return "job_" + secrets.token_hex(12)
 
@@ -557,24 +571,24 @@ class JobStore:
         """Jobs whose lease expired after their last allowed attempt fail for good (``job.abandoned``)."""
         now = now or time.time()
         with self._write() as conn:
-            ids = list(
-                conn.execute(
-                    select(jobs.c.id).where(
-                        jobs.c.status == "processing",
-                        jobs.c.lease_expires_at < now,
-                        jobs.c.attempts >= max_attempts,
-                    )
-                ).scalars()
-            )
-            for job_id in ids:
+            rows = conn.execute(
+                select(jobs.c.id, jobs.c.pipeline).where(
+                    jobs.c.status == "processing",
+                    jobs.c.lease_expires_at < now,
+                    jobs.c.attempts >= max_attempts,
+                )
+            ).all()
+            ids = [row.id for row in rows]
+            error = ("job.abandoned", f"the worker running this job stopped {max_attempts} times")
+            for row in rows:
                 conn.execute(
                     update(jobs)
-                    .where(jobs.c.id == job_id, jobs.c.status == "processing", jobs.c.lease_expires_at < now)
+                    .where(jobs.c.id == row.id, jobs.c.status == "processing", jobs.c.lease_expires_at < now)
                     .values(
                         status="error",
                         stage="error",
-                        error_code="job.abandoned",
-                        error_message=f"the worker running this job stopped {max_attempts} times",
+                        error_code=error[0],
+                        error_message=error[1],
                         completed_at=now,
                         expires_at=now + retention_s,
                         updated_at=now,
@@ -583,7 +597,8 @@ class JobStore:
                         lease_expires_at=None,
                     )
                 )
-                _event(conn, job_id, "error", detail="job.abandoned", now=now)
+                _event(conn, row.id, "error", detail=error[0], now=now)
+                self._queue_webhook(conn, row.id, webhook_body(row.id, "error", row.pipeline, error), now)
         return ids
 
     def due_for_dispatch(self, redispatch_after_s: float, now: float | None = None) -> list[str]:

@@ -56,6 +56,18 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidParameterError(_FIELD, f"host {host!r} does not resolve ({exc})") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def resolve(url: str, allow_private: bool) -> tuple[str, str, int, list[str]]:
     """(scheme, host, port, addresses) of an allowed webhook URL; InvalidParameterError otherwise."""
     parts = urlsplit(url)
@@ -67,11 +79,7 @@ def resolve(url: str, allow_private: bool) -> tuple[str, str, int, list[str]]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise InvalidParameterError(_FIELD, "has an invalid port") from None
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise InvalidParameterError(_FIELD, f"host {parts.hostname!r} does not resolve ({exc})") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    addresses = _addresses(parts.hostname, port)
     if not allow_private:
         blocked = [a for a in addresses if not _public(a)]
         if blocked:

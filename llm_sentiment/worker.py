@@ -9,7 +9,6 @@ lost its lease stops at the next question and writes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -22,7 +21,7 @@ from .analysis import Analysis
 from .blobs import BlobStore
 from .errors import InputError, LLMSentimentError, ProviderError, ProviderRejectedError
 from .formats import InputFormat, parse_transcript
-from .jobs import Claimed, Job, JobStore, Stage
+from .jobs import Claimed, Job, JobStore, Stage, webhook_body
 from .llm import LLMClient
 from .pipeline import build_analyzer
 from .roles import assign_roles, parse_roles_spec
@@ -43,19 +42,6 @@ def worker_name(suffix: str = "") -> str:
 
 class LeaseLostError(Exception):
     """Another worker owns the job now (ours expired), or the job was deleted."""
-
-
-def webhook_body(job: Job, status: str, error: tuple[str, str] | None) -> str:
-    return json.dumps(
-        {
-            "event": f"job.{status}",
-            "job_id": job.id,
-            "status": status,
-            "pipeline": job.pipeline,
-            "error": {"code": error[0], "message": error[1]} if error else None,
-        },
-        separators=(",", ":"),
-    )
 
 
 class _Heartbeat:
@@ -129,7 +115,7 @@ class JobRunner:
             retention_s=self.settings.retention_hours * 3600,
             analysis_json=analysis.model_dump_json() if analysis else None,
             tokens=tokens,
-            webhook_body=webhook_body(job, "completed", None),
+            webhook_body=webhook_body(job.id, "completed", job.pipeline, None),
         )
         if not finished:
             return "lost"
@@ -144,7 +130,7 @@ class JobRunner:
             worker=worker,
             retention_s=self.settings.retention_hours * 3600,
             error=error,
-            webhook_body=webhook_body(job, "error", error),
+            webhook_body=webhook_body(job.id, "error", job.pipeline, error),
         ):
             return "lost"
         self.telemetry.jobs_finished.labels(status="error").inc()
