@@ -66,7 +66,7 @@ class CeleryDispatcher:
                     args=[job_id],
                     queue=QUEUE,
                     retry=True,
-                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "timeout": 2},
+                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
                 )
         except Exception as exc:  # kombu raises its own and OSError subclasses
             raise QueueUnavailableError(

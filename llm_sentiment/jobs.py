@@ -601,23 +601,24 @@ class JobStore:
                 self._queue_webhook(conn, row.id, webhook_body(row.id, "error", row.pipeline, error), now)
         return ids
 
-    def due_for_dispatch(self, redispatch_after_s: float, now: float | None = None) -> list[str]:
-        """Queued jobs not sent to the broker recently, and processing jobs whose lease expired.
+    def due_for_dispatch(self, resend_after_s: float, now: float | None = None) -> list[str]:
+        """Jobs to (re)send to the broker: processing jobs whose lease expired (their worker died) and
+        not re-sent since, jobs whose retry delay passed, and queued jobs sent ``resend_after_s`` ago
+        and still waiting (the broker lost the message).
 
         Each is marked dispatched in the same statement, so of several sweepers only one re-sends it.
         """
         now = now or time.time()
-        stale = now - redispatch_after_s
         due = or_(
             and_(
                 jobs.c.status == "queued",
                 jobs.c.not_before <= now,
-                or_(jobs.c.dispatched_at.is_(None), jobs.c.dispatched_at < stale),
+                or_(jobs.c.dispatched_at.is_(None), jobs.c.dispatched_at < now - resend_after_s),
             ),
             and_(
                 jobs.c.status == "processing",
                 jobs.c.lease_expires_at < now,
-                or_(jobs.c.dispatched_at.is_(None), jobs.c.dispatched_at < stale),
+                or_(jobs.c.dispatched_at.is_(None), jobs.c.dispatched_at < jobs.c.lease_expires_at),
             ),
         )
         taken: list[str] = []

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _PARSED_AT = 0.05
 _BLOB_GRACE_S = 120.0
+_RESEND_AFTER_S = 300.0  # a queued job not taken this long after sending: the broker lost it
 
 
 def worker_name(suffix: str = "") -> str:
@@ -253,7 +254,7 @@ class Maintenance:
         abandoned = self.store.abandon_exhausted(self.settings.job_max_attempts, retention_s, now=now)
         redispatched: list[str] = []
         if self.redispatch is not None:
-            for job_id in self.store.due_for_dispatch(max(2 * self.settings.sweep_interval_s, 10.0), now=now):
+            for job_id in self.store.due_for_dispatch(_RESEND_AFTER_S, now=now):
                 try:
                     self.redispatch(job_id)
                     redispatched.append(job_id)

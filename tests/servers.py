@@ -64,6 +64,16 @@ def serve_app(app: Any) -> Iterator[str]:
         thread.join(timeout=15)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client killed mid-request (the point of the fault tests) is not an error worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LLMStub:
     """An OpenAI-compatible chat server that answers every request with the smallest valid answer."""
 
@@ -118,8 +128,7 @@ def llm_stub(delay_s: float = 0.0) -> Iterator[tuple[str, LLMStub]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
