@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, R
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -808,7 +809,7 @@ def create_app(
             app.state.llm_executor.shutdown(wait=False, cancel_futures=True)
             await asyncio.to_thread(service.stop)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc served from the package: the service runs offline
         title="llm-sentiment",
         version=__version__,
         description="How a call went: customer, agent and call sentiment with reasons and verbatim quotes.",
