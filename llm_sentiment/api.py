@@ -519,6 +519,29 @@ def _form_parameters(form: dict[str, str]) -> JobParameters:
         raise _validation_error(exc, "body") from None
 
 
+def _accept_upload(
+    service: Service,
+    principal: Principal,
+    data: bytes,
+    name: str | None,
+    fields: dict[str, str],
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    return _accept_transcript(service, principal, data, name, _form_parameters(fields), idempotency_key)
+
+
+def _accept_json(service: Service, principal: Principal, body: bytes, idempotency_key: str | None) -> tuple[Job, bool]:
+    """Parsing a large body is CPU work: it runs here, in a worker thread, not on the event loop."""
+    try:
+        submission = TranscriptSubmission.model_validate_json(body)
+    except ValidationError as exc:
+        raise _validation_error(exc, "body") from None
+    params = JobParameters.model_validate(submission.model_dump(exclude={"transcript"}))
+    return _accept_transcript(
+        service, principal, _transcript_bytes(submission.transcript), None, params, idempotency_key
+    )
+
+
 def _transcript_bytes(value: str | dict[str, Any]) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else json.dumps(value, ensure_ascii=False).encode("utf-8")
 
@@ -605,29 +628,23 @@ async def submit_transcript(
 ) -> JobResponse:
     """Submit a transcript (JSON body, or a file upload as multipart `file`) for a job."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    name: str | None = None
     if content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidParameterError("body.file", "missing: send the transcript file as the `file` part")
-            params = _form_parameters({k: v for k, v in form.items() if isinstance(v, str)})
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
             data = await upload.read()
             name = (upload.filename or "")[:300] or None
+        job, created = await asyncio.to_thread(_accept_upload, service, principal, data, name, fields, idempotency_key)
     elif content_type in ("application/json", ""):
         body = await request.body()
-        try:
-            submission = TranscriptSubmission.model_validate_json(body)
-        except ValidationError as exc:
-            raise _validation_error(exc, "body") from None
-        params = JobParameters.model_validate(submission.model_dump(exclude={"transcript"}))
-        data = _transcript_bytes(submission.transcript)
+        job, created = await asyncio.to_thread(_accept_json, service, principal, body, idempotency_key)
     else:
         raise UnknownFormatError(
             f"unsupported content type {content_type!r}",
             hint="Send application/json or multipart/form-data with a `file` part.",
         )
-    job, created = await asyncio.to_thread(_accept_transcript, service, principal, data, name, params, idempotency_key)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"

@@ -12,7 +12,9 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -46,18 +48,34 @@ def test_every_operation_conforms_to_the_spec(tmp_path: Path) -> None:
 
         for result in schema.get_all_operations():
             operation = result.ok()
-            label = f"{operation.method.upper()} {operation.path}"
-            cases[label] = 0
-            _fuzz(operation, lambda case, label=label: call(case, label))
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                label = f"{operation.method.upper()} {operation.path} ({mode.value})"
+                cases[label] = 0
+                _fuzz(operation, mode, lambda case, label=label: call(case, label))
 
-    assert len(cases) >= 10 and all(cases.values()), cases
-    print(f"\nschemathesis: {sum(cases.values())} cases over {len(cases)} operations: {cases}")
+    positive = {label: n for label, n in cases.items() if label.endswith("(positive)")}
+    assert len(positive) >= 10 and all(positive.values()), cases
+    negative = sum(n for label, n in cases.items() if label.endswith("(negative)"))
+    print(
+        f"\nschemathesis: {sum(cases.values())} cases ({sum(positive.values())} positive, {negative} negative) "
+        f"over {len(positive)} operations: {cases}"
+    )
 
 
-def _fuzz(operation: Any, check: Callable[[schemathesis.Case], None]) -> None:
-    @given(operation.as_strategy())
+def _fuzz(operation: Any, mode: GenerationMode, check: Callable[[schemathesis.Case], None]) -> None:
+    """Positive cases fit the spec; negative ones do not, and must be refused as documented, never with a 5xx."""
+    try:
+        strategy = operation.as_strategy(generation_mode=mode)
+    except Exception:
+        return
+
+    @given(strategy)
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def conforms(case: schemathesis.Case) -> None:
         check(case)
 
-    conforms()
+    try:
+        conforms()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise  # only an operation without inputs has no invalid ones
