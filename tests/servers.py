@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -226,3 +227,46 @@ def _redis_ping(port: int) -> bool:
     with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
         sock.sendall(b"PING\r\n")
         return sock.recv(16).startswith(b"+PONG")
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise RuntimeError("PostgreSQL is not installed: run scripts/bootstrap.sh --test")
+    return str(found)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a loopback port; yields its SQLAlchemy URL.
+
+    initdb refuses to run as root, so as root the cluster belongs to the `postgres` system user
+    (in a directory of its own: pytest's temporary directories are private to root).
+    """
+    as_user: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    tmp = Path(tempfile.mkdtemp(prefix="llm-sentiment-pg-"))
+    data = tmp / "data"
+    if as_user:
+        shutil.chown(tmp, "postgres", "postgres")
+    pg_ctl = _pg_bin("pg_ctl")
+    try:
+        subprocess.run(
+            [*as_user, _pg_bin("initdb"), "-D", str(data), "-U", "test", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        port = free_port()
+        options = f"-p {port} -h 127.0.0.1 -k {tmp} -c fsync=off -c full_page_writes=off"
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(tmp / "pg.log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield f"postgresql+psycopg://test@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -24,7 +24,7 @@ from llm_sentiment.settings import Settings
 from llm_sentiment.webhooks import SIGNATURE_HEADER, verify
 
 from .conftest import FIXTURES, REPO
-from .servers import serve_app, wait_for
+from .servers import postgres_server, serve_app, wait_for
 
 CALL = (REPO / "examples" / "billing_dispute.txt").read_text(encoding="utf-8")
 
@@ -479,3 +479,13 @@ def test_health_readiness_metrics_and_docs(api: Api) -> None:
     assert 'llm_sentiment_http_request_seconds_count{method="POST",route="/v1/transcripts",status="202"} 1.0' in metrics
     assert {"/v1/transcripts", "/v1/jobs/{job_id}", "/v1/chat/completions"} <= set(spec["paths"])
     assert "multipart/form-data" in spec["paths"]["/v1/transcripts"]["post"]["requestBody"]["content"]
+
+
+def test_the_service_on_postgresql(tmp_path: Path) -> None:
+    with postgres_server() as url, running_api(tmp_path, database_url=url) as api, api.client() as client:
+        job_id = submit(client, questions=[{"question": "Why did they call?"}]).json()["job_id"]
+        assert api.wait(job_id)["status"] == "completed"
+        assert client.get(f"/v1/analysis/{job_id}").json()["answers"][0]["id"] == "q1"
+        with api.client(api.other_key) as stranger:
+            assert stranger.get(f"/v1/jobs/{job_id}").status_code == 404
+        assert api.service.store.engine.dialect.name == "postgresql"

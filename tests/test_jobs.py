@@ -6,20 +6,38 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from llm_sentiment.blobs import BlobStore
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
-from llm_sentiment.jobs import JobOptions, JobStore, NewJob
+from llm_sentiment.jobs import JobOptions, JobStore, NewJob, metadata
 from llm_sentiment.settings import Settings
 from llm_sentiment.worker import Maintenance
 
+from .servers import postgres_server
 
-@pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    return JobStore.open(f"sqlite:///{tmp_path / 'db' / 'jobs.db'}")
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    """Every store test runs on both databases the service supports."""
+    if request.param == "sqlite":
+        opened = JobStore.open(f"sqlite:///{tmp_path / 'db' / 'jobs.db'}")
+    else:
+        opened = JobStore.open(request.getfixturevalue("postgres"))
+        with opened.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    yield opened
+    opened.close()
 
 
 def new_job(
