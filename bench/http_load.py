@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,35 +94,58 @@ async def _timed(
     return response
 
 
-async def _health_probe(client: httpx.AsyncClient, series: Series, stop: asyncio.Event, interval_s: float) -> None:
-    series.started = time.perf_counter()
-    while not stop.is_set():
-        await _timed(client, series, "GET", "/healthz")
-        await asyncio.sleep(interval_s)
-    series.ended = time.perf_counter()
+def _health_probe(url: str, interval_s: float, stop: Any, results: Any) -> None:
+    """Probes /healthz from a process of its own, so the load clients' own work does not delay it."""
+    latencies: list[float] = []
+    errors = 0
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                ok = client.get(url).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += not ok
+            time.sleep(interval_s)
+    results.put((latencies, errors))
+
+
+class Probe:
+    def __init__(self, url: str, interval_s: float = 0.01) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.results: Any = context.Queue()
+        self.process = context.Process(target=_health_probe, args=(url, interval_s, self.stop, self.results))
+        self.series = Series()
+
+    def __enter__(self) -> Probe:
+        self.process.start()
+        self.series.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        latencies, errors = self.results.get(timeout=30)
+        self.process.join(timeout=10)
+        self.series.ended = time.perf_counter()
+        self.series.latencies_ms = latencies
+        if errors:
+            self.series.errors["failed"] = errors
 
 
 async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
     limits = httpx.Limits(max_connections=args.clients + 2, max_keepalive_connections=args.clients + 2)
     headers = {"authorization": f"Bearer {key}"}
-    async with (
-        httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as prober,
-    ):
-        idle = Series()
-        stop_idle = asyncio.Event()
-        idle_task = asyncio.create_task(_health_probe(prober, idle, stop_idle, 0.01))
-        await asyncio.sleep(2.0)
-        stop_idle.set()
-        await idle_task
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client:
+        with Probe(f"{base_url}/healthz") as idle_probe:
+            await asyncio.sleep(3.0)
+        idle = idle_probe.series
 
-        post, poll, read, health = Series(), Series(), Series(), Series()
+        post, poll, read = Series(), Series(), Series()
         job_ids: list[str] = []
         completed: set[str] = set()
         deadline = time.monotonic() + args.max_seconds
-        stop = asyncio.Event()
-        health_task = asyncio.create_task(_health_probe(prober, health, stop, 0.01))
-
         pending = list(range(args.jobs))
 
         async def submitter() -> None:
@@ -144,16 +168,15 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
                         completed.add(job_id)
                     await _timed(client, read, "GET", f"/v1/analysis/{job_id}")
 
-        post.started = poll.started = read.started = time.perf_counter()
-        submitters = [asyncio.create_task(submitter()) for _ in range(args.clients // 2 or 1)]
-        readers = [asyncio.create_task(reader()) for _ in range(args.clients - len(submitters) or 1)]
-        await asyncio.gather(*submitters)
-        post.ended = time.perf_counter()
-        saturated_until = time.perf_counter()
-        await asyncio.gather(*readers)
-        poll.ended = read.ended = time.perf_counter()
-        stop.set()
-        await health_task
+        with Probe(f"{base_url}/healthz") as saturated:
+            post.started = poll.started = read.started = time.perf_counter()
+            submitters = [asyncio.create_task(submitter()) for _ in range(args.clients // 2 or 1)]
+            readers = [asyncio.create_task(reader()) for _ in range(args.clients - len(submitters) or 1)]
+            await asyncio.gather(*submitters)
+            post.ended = saturated_until = time.perf_counter()
+            await asyncio.gather(*readers)
+            poll.ended = read.ended = time.perf_counter()
+        health = saturated.series
 
         lost = [j for j in job_ids if j not in completed]
         for job_id in lost[:]:
