@@ -65,7 +65,7 @@ from .errors import (
     UnauthorizedError,
     UnknownFormatError,
 )
-from .formats import INPUT_FORMATS, parse_transcript
+from .formats import INPUT_FORMATS, InputFormat, parse_transcript
 from .gateway import ChatCompletion, ChatCompletionRequest, complete, needs_transcript
 from .jobs import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
 from .llm import LLMClient
@@ -151,9 +151,6 @@ def error_response(error: LLMSentimentError) -> JSONResponse:
 
 # ---- request and response models ---------------------------------------------------------
 
-InputFormatName = Literal["auto", "text", "json", "assemblyai", "deepgram"]
-assert set(INPUT_FORMATS) == {"auto", "text", "json", "assemblyai", "deepgram"}
-
 
 class JobParameters(BaseModel):
     """How to read and analyse the input; the same choices as ``llm-sentiment analyze``."""
@@ -163,7 +160,7 @@ class JobParameters(BaseModel):
     pipeline: Pipeline = Field(
         "full-analysis", description="`transcribe`: transcript only; `full-analysis`: also analyse."
     )
-    input_format: InputFormatName = Field("auto", description="Transcript format; auto detects it.")
+    input_format: InputFormat = Field("auto", description="Transcript format; auto detects it.")
     roles: str | None = Field(None, max_length=500, description='Speaker roles, e.g. "Rep=agent,Caller=customer".')
     model: str | None = Field(None, max_length=200, description="Model group from the router config.")
     prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="Prompt version.")

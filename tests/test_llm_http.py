@@ -33,7 +33,7 @@ def router_config(path: Path, api_base: str) -> Path:
             },
             {"model_name": LOCAL, "litellm_params": {"model": LOCAL}},
         ],
-        "router_settings": {"num_retries": 0, "timeout": 300, "fallbacks": [{"http-qwen": [LOCAL]}]},
+        "router_settings": {"num_retries": 0, "timeout": 900, "fallbacks": [{"http-qwen": [LOCAL]}]},
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -79,7 +79,7 @@ def test_killed_llm_server_falls_back_to_the_embedded_model(tmp_path: Path) -> N
             ]
             wait_for(lambda: client.get(f"/v1/jobs/{first}").json()["progress"] > 0.2, 300, "a question answered")
             server.kill()
-            jobs = [api.wait(job_id, timeout_s=600) for job_id in (first, second)]
+            jobs = [api.wait(job_id, timeout_s=1200) for job_id in (first, second)]
             analyses: list[dict[str, Any]] = [client.get(f"/v1/analysis/{j}").json() for j in (first, second)]
     finally:
         server.stop()
