@@ -88,8 +88,13 @@ def key_from_header(value: str | None) -> str:
 
 
 class KeyStore:
-    def __init__(self, store: JobStore) -> None:
+    """Keys in the database; a verified key is remembered for ``cache_s`` (so a revocation takes that long)."""
+
+    def __init__(self, store: JobStore, cache_s: float = 5.0) -> None:
         self.store = store
+        self.cache_s = cache_s
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
 
     def create(self, name: str, scopes: frozenset[str], tenant_id: str | None = None) -> CreatedKey:
         """A new key (shown once), in ``tenant_id`` (created if new; default: the key's name)."""
@@ -145,9 +150,24 @@ class KeyStore:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=time.time())
             )
+        with self._lock:
+            self._verified.clear()
         return result.rowcount == 1
 
     def authenticate(self, key: str) -> Principal:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._verified.get(key)
+        if cached is not None and now - cached[0] < self.cache_s:
+            return cached[1]
+        principal = self._verify(key)
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[key] = (now, principal)
+        return principal
+
+    def _verify(self, key: str) -> Principal:
         match = _KEY.match(key)
         if not match:
             raise UnauthorizedError("invalid API key", hint="Keys look like lsk_<id>_<secret>.")

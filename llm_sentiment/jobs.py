@@ -219,6 +219,12 @@ class WebhookDelivery(BaseModel):
 
 
 _SUMMARY_COLUMNS = [c for c in jobs.c if c.name not in ("transcript", "analysis")]
+# Built once: constructing a 30-column select costs more than running it on SQLite.
+_SUMMARY = select(
+    *_SUMMARY_COLUMNS,
+    jobs.c.transcript.is_not(None).label("has_transcript"),
+    jobs.c.analysis.is_not(None).label("has_analysis"),
+)
 
 
 def webhook_body(job_id: str, status: str, pipeline: str, error: tuple[str, str] | None) -> str:
@@ -354,16 +360,12 @@ class JobStore:
 
     def find_by_idempotency_key(self, tenant_id: str, key: str) -> Job | None:
         with self._read() as conn:
-            row = conn.execute(
-                select(*_SUMMARY_COLUMNS, *_has_results()).where(
-                    jobs.c.tenant_id == tenant_id, jobs.c.idempotency_key == key
-                )
-            ).first()
+            row = conn.execute(_SUMMARY.where(jobs.c.tenant_id == tenant_id, jobs.c.idempotency_key == key)).first()
         return _job(row) if row else None
 
     def get(self, job_id: str, tenant_id: str | None = None) -> Job | None:
         """``tenant_id`` scopes the lookup: another tenant's job is indistinguishable from none."""
-        query = select(*_SUMMARY_COLUMNS, *_has_results()).where(jobs.c.id == job_id)
+        query = _SUMMARY.where(jobs.c.id == job_id)
         if tenant_id is not None:
             query = query.where(jobs.c.tenant_id == tenant_id)
         with self._read() as conn:
@@ -636,9 +638,7 @@ class JobStore:
         now = now or time.time()
         with self._read() as conn:
             rows = conn.execute(
-                select(*_SUMMARY_COLUMNS, *_has_results())
-                .where(jobs.c.expires_at.is_not(None), jobs.c.expires_at < now)
-                .limit(limit)
+                _SUMMARY.where(jobs.c.expires_at.is_not(None), jobs.c.expires_at < now).limit(limit)
             ).all()
         return [_job(r) for r in rows]
 
@@ -691,13 +691,6 @@ class JobStore:
         with self._read() as conn:
             value = conn.execute(select(tenants.c.webhook_secret).where(tenants.c.id == tenant_id)).scalar()
         return str(value) if value is not None else None
-
-
-def _has_results() -> list[Any]:
-    return [
-        jobs.c.transcript.is_not(None).label("has_transcript"),
-        jobs.c.analysis.is_not(None).label("has_analysis"),
-    ]
 
 
 def _job(row: Any) -> Job:

@@ -445,7 +445,9 @@ def test_webhook_is_signed_and_retried(tmp_path: Path) -> None:
         job_id = submit(client, pipeline="transcribe", webhook_url=url).json()["job_id"]
         api.wait(job_id)
         wait_for(lambda: receiver.bodies, 15, "the webhook")
-        deliveries = api.service.store.webhooks(job_id)
+        deliveries = wait_for(
+            lambda: (rows := api.service.store.webhooks(job_id))[0]["status"] == "delivered" and rows, 15, "delivered"
+        )
     body, signature = receiver.bodies[0]
     secret = api.service.store.tenant_secret("qa-team")
     assert secret and verify(secret, signature, body)
