@@ -224,6 +224,11 @@ class JobResponse(BaseModel):
     links: JobLinks
 
 
+class JobList(BaseModel):
+    jobs: list[JobResponse]
+    next_before: str | None = Field(description="Pass as `before` for the next page; null on the last page.")
+
+
 class TranscriptResponse(BaseModel):
     job_id: str
     status: JobStatus
@@ -663,6 +668,19 @@ def _completed(job: Job) -> None:
             f"job {job.id} is still {job.status} (stage {job.stage}, {job.progress:.0%})",
             hint="Poll GET /v1/jobs/{job_id} or pass webhook_url.",
         )
+
+
+@router.get("/v1/jobs", response_model=JobList, tags=["jobs"], responses=_errors())
+def list_jobs(
+    service: ServiceDep,
+    principal: Reader,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[str | None, Query(max_length=64, description="`next_before` of the previous page.")] = None,
+) -> JobList:
+    """Your tenant's jobs, newest first."""
+    found = service.store.for_tenant(principal.tenant_id, status=status, limit=limit, before=before)
+    return JobList(jobs=[job_response(job) for job in found], next_before=found[-1].id if len(found) == limit else None)
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobResponse, tags=["jobs"], responses=_errors(404))

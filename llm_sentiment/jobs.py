@@ -372,6 +372,26 @@ class JobStore:
             row = conn.execute(query).first()
         return _job(row) if row else None
 
+    def for_tenant(
+        self, tenant_id: str, *, status: JobStatus | None = None, limit: int = 50, before: str | None = None
+    ) -> list[Job]:
+        """A tenant's jobs, newest first; ``before`` (a job id) continues a previous page."""
+        query = _SUMMARY.where(jobs.c.tenant_id == tenant_id)
+        if status is not None:
+            query = query.where(jobs.c.status == status)
+        with self._read() as conn:
+            if before is not None:
+                cursor = conn.execute(
+                    select(jobs.c.created_at).where(jobs.c.id == before, jobs.c.tenant_id == tenant_id)
+                ).scalar()
+                if cursor is None:
+                    return []
+                query = query.where(
+                    or_(jobs.c.created_at < cursor, and_(jobs.c.created_at == cursor, jobs.c.id < before))
+                )
+            rows = conn.execute(query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)).all()
+        return [_job(r) for r in rows]
+
     def result(self, job_id: str, tenant_id: str, column: Literal["transcript", "analysis"]) -> str | None:
         with self._read() as conn:
             value = conn.execute(

@@ -491,3 +491,20 @@ def test_the_service_on_postgresql(tmp_path: Path) -> None:
         with api.client(api.other_key) as stranger:
             assert stranger.get(f"/v1/jobs/{job_id}").status_code == 404
         assert api.service.store.engine.dialect.name == "postgresql"
+
+
+def test_jobs_are_listed_per_tenant_newest_first(api: Api) -> None:
+    with api.client() as client:
+        mine = [submit(client, f"{CALL}\nRep: {n}", pipeline="transcribe").json()["job_id"] for n in range(5)]
+        for job_id in mine:
+            api.wait(job_id)
+        first = client.get("/v1/jobs", params={"limit": 3}).json()
+        rest = client.get("/v1/jobs", params={"limit": 3, "before": first["next_before"]}).json()
+        done = client.get("/v1/jobs", params={"status": "completed"}).json()
+        assert client.get("/v1/jobs", params={"status": "finished"}).status_code == 422
+    with api.client(api.other_key) as stranger:
+        assert stranger.get("/v1/jobs").json() == {"jobs": [], "next_before": None}
+        assert stranger.get("/v1/jobs", params={"before": mine[-1]}).json()["jobs"] == []
+    listed = [j["job_id"] for j in first["jobs"] + rest["jobs"]]
+    assert listed == mine[::-1] and rest["next_before"] is None
+    assert {j["job_id"] for j in done["jobs"]} == set(mine)
