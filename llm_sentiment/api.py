@@ -597,7 +597,9 @@ def readyz(service: ServiceDep, response: Response) -> Readiness:
         checks["queue"] = Check(ok=True, detail="embedded" if service.embedded else "celery")
     except LLMSentimentError as exc:
         checks["queue"] = Check(ok=False, detail=exc.message[:200])
-    checks["model"] = Check(ok=service.model_state == "ready", detail=service.model_error or service.model_state)
+    checks["model"] = Check(
+        ok=service.model_state in ("ready", "loaded on first use"), detail=service.model_error or service.model_state
+    )
     ready = all(c.ok for c in checks.values())
     if not ready:
         response.status_code = 503

@@ -94,6 +94,8 @@ class Service:
         """Start the background loops: model preload, embedded workers (no broker), upkeep, webhooks."""
         if preload:
             self._spawn("model-preload", self.preload_model)
+        elif self.model_state == "loading":
+            self.model_state = "loaded on first use"
         if self.embedded and workers > 0:
             self.pool = WorkerPool(self.store, self.runner, self.settings, workers)
             self.pool.wake = self.wake

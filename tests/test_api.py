@@ -70,11 +70,18 @@ def service_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 @contextmanager
 def running_api(
-    tmp_path: Path, llm: FakeLLM | None = None, *, workers: int = 1, use_router: bool = False, **overrides: Any
+    tmp_path: Path,
+    llm: FakeLLM | None = None,
+    *,
+    workers: int = 1,
+    use_router: bool = False,
+    preload: bool = True,
+    **overrides: Any,
 ) -> Iterator[Api]:
     """The API on loopback with two tenants' keys; the FakeLLM unless ``use_router`` (the real models)."""
     fake = llm or FakeLLM(respond=schema_answer)
-    app = create_app(service_settings(tmp_path, **overrides), llm=None if use_router else fake, workers=workers)
+    settings = service_settings(tmp_path, **overrides)
+    app = create_app(settings, llm=None if use_router else fake, workers=workers, preload=preload)
     service: Service = app.state.service
     key = service.keys.create("qa-team", frozenset({"ingest", "insights:read"})).key
     other = service.keys.create("other-team", frozenset({"ingest", "insights:read"})).key

@@ -61,7 +61,9 @@ def test_worker_without_a_broker_takes_jobs_from_the_database(tmp_path: Path) ->
                 for job_id in job_ids:
                     wait_for(lambda j=job_id: client.get(f"/v1/jobs/{j}").json()["status"] == "completed", 120, job_id)
                 owners = {e["worker"] for j in job_ids for e in api.service.store.events(j) if e["event"] == "claimed"}
+                ready = client.get("/readyz").json()
         finally:
             worker.stop()
     assert all(f":{worker.pid}:" in owner for owner in owners), owners
+    assert ready["status"] == "ready" and ready["checks"]["model"]["ok"]
     assert "jobs from sqlite" in worker.output()
