@@ -128,6 +128,16 @@ class Analyzer:
             prompts_version=self.prompts.version,
         )
 
+    def answer(
+        self, transcript: Transcript, questions: list[UserQuestion], progress: Progress | None = None
+    ) -> tuple[list[CustomAnswer], list[Provenance], list[Warning]]:
+        """Only the user's questions, over a transcript that already carries roles."""
+        assert transcript.role_mapping is not None, "assign roles before analysis"
+        provenance: list[Provenance] = []
+        warnings: list[Warning] = []
+        answers = [self._custom(transcript, q, provenance, warnings, progress) for q in questions]
+        return answers, provenance, warnings
+
     def _sentiment(
         self,
         transcript: Transcript,

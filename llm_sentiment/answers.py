@@ -45,13 +45,18 @@ def label_schema() -> dict[str, Any]:
     }
 
 
+REASONING_MAX_CHARS = 600
+"""The evidence's "one or two sentences": bounded in the grammar, so a model that runs on cannot hit
+max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
+
+
 def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
     """Quotes are constrained to the speaker's own sentences, so a grammar-following model cannot invent one."""
     return {
         "type": "object",
         "properties": {
             "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
-            "reasoning": {"type": "string"},
+            "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
         },
         "required": ["quotes", "reasoning"],
     }
@@ -95,4 +100,9 @@ def load_questions(path: Path) -> list[UserQuestion]:
             f"questions file {path}: {where}: {first['msg']}",
             hint="Each question needs `question`; `context` and `answer_format` are optional.",
         ) from None
-    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(parsed.questions)]
+    return number_questions(parsed.questions)
+
+
+def number_questions(questions: list[UserQuestion]) -> list[UserQuestion]:
+    """Give each question without an id the id ``q<n>`` (its 1-based position)."""
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(questions)]

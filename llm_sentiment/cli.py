@@ -260,3 +260,140 @@ def cache_clear() -> None:
     store = ResponseCache(settings.cache_dir)
     click.echo(f"removed {store.clear()} answers")
     store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Embedded job worker threads (none when LLM_SENTIMENT_BROKER_URL sends jobs to `worker` nodes).",
+)
+@click.option("--no-preload", is_flag=True, help="Load the model on the first job instead of at start.")
+def serve(host: str, port: int, workers: int, no_preload: bool) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with its job workers."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings()
+    with _errors():
+        app = create_app(settings, workers=0 if settings.broker_url else workers, preload=not no_preload)
+    mode = f"jobs via Celery on {settings.broker_url}" if settings.broker_url else f"{workers} embedded worker(s)"
+    click.echo(
+        f"llm-sentiment {__version__}: http://{host}:{port} ({mode}; database {_redact(settings.db_url)})", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), help="Jobs run at once.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve this worker's Prometheus metrics here.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(concurrency: int, metrics_port: int | None, metrics_host: str) -> None:
+    """Run a worker node: jobs from Celery (LLM_SENTIMENT_BROKER_URL) or straight from the database."""
+    import signal
+    import threading
+
+    from .service import Service
+    from .worker import worker_name
+
+    settings = _settings()
+    with _errors():
+        service = Service(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host, registry=service.telemetry.registry)
+    if settings.broker_url:
+        from .celery_app import make_celery, run_worker
+
+        service.start(0)
+        click.echo(f"worker {worker_name()}: Celery on {_redact(settings.broker_url)}, {concurrency} at once", err=True)
+        try:
+            run_worker(
+                make_celery(settings.broker_url, settings.job_lease_s),
+                service.execute,
+                concurrency,
+                hostname=f"llm-sentiment@{worker_name()}",
+            )
+        finally:
+            service.stop()
+        return
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    service.start(concurrency)
+    click.echo(f"worker {worker_name()}: jobs from {_redact(settings.db_url)}, {concurrency} at once", err=True)
+    stopped.wait()
+    service.stop()
+
+
+def _redact(url: str) -> str:
+    """A URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+@main.group()
+def keys() -> None:
+    """API keys for the HTTP service (stored as salted hashes; a key is shown once)."""
+
+
+def _key_store() -> Any:
+    from .auth import KeyStore
+    from .jobs import JobStore
+
+    return KeyStore(JobStore.open(_settings().db_url))
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option(
+    "--scopes",
+    default="ingest,insights:read",
+    show_default=True,
+    help="Comma-separated: ingest, insights:read, admin (all of them).",
+)
+@click.option("--tenant", help="Tenant the key's jobs belong to (default: the name). Keys of one tenant share jobs.")
+def keys_create(name: str, scopes: str, tenant: str | None) -> None:
+    """Create a key and print it (once: only its salted hash is stored)."""
+    from .auth import parse_scopes
+
+    with _errors():
+        created = _key_store().create(name, parse_scopes(scopes), tenant)
+    click.echo(created.key)
+    click.echo(
+        f"key {created.info.id} for tenant {created.info.tenant_id!r}, scopes {','.join(created.info.scopes)}; "
+        "store it now, it cannot be shown again",
+        err=True,
+    )
+    click.echo(f"webhook signing secret of tenant {created.info.tenant_id!r}: {created.webhook_secret}", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from datetime import UTC, datetime
+
+    for info in _key_store().list():
+        created = datetime.fromtimestamp(info.created_at, UTC).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if info.revoked_at else "active"
+        click.echo(f"{info.id}  {info.tenant_id:<20} {info.name:<20} {','.join(info.scopes):<30} {created}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after lsk_)."""
+    if not _key_store().revoke(key_id):
+        click.echo(f"error [input.parameter]: no active key {key_id!r}", err=True)
+        sys.exit(19)
+    click.echo(f"revoked {key_id}")

@@ -54,7 +54,8 @@ def _no_network() -> Iterator[None]:
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(host, str) and not _is_loopback(host):
-            raise NetworkBlockedError(f"tests may not resolve {host!r}")
+            # What an offline resolver answers, so code under test handles it as it would in production.
+            raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     socket.socket.connect = connect  # type: ignore[method-assign]
