@@ -27,7 +27,13 @@ class FreeTextAnswer(BaseModel):
     quote: str
 
 
-OUTPUT_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer)}
+class SpeakerRoleAnswer(BaseModel):
+    agent: str = Field(min_length=1, description="The speaker label of the company's agent.")
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer, SpeakerRoleAnswer)
+}
 
 
 def _string(choices: list[str] | None) -> dict[str, Any]:
@@ -63,6 +69,10 @@ def free_text_schema(quotable: list[str]) -> dict[str, Any]:
         "properties": {"answer": {"type": "string"}, "quote": _string(quotable)},
         "required": ["answer", "quote"],
     }
+
+
+def speaker_role_schema(speakers: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"agent": _string(speakers)}, "required": ["agent"]}
 
 
 class UserQuestion(BaseModel):

@@ -24,6 +24,7 @@ class RoleBehavior(BaseModel):
     words: int = Field(ge=0)
     words_per_minute: float = Field(ge=0)
     interruptions: int = Field(ge=0, description="Times this role started while the other was still talking.")
+    interruption_seconds: float = Field(0.0, ge=0, description="Time this role spent talking over the other.")
     average_response_time_seconds: float | None = Field(
         None, ge=0, description="Mean gap from the other role finishing to this role starting."
     )
@@ -38,6 +39,7 @@ class Behavioral(BaseModel):
     agent_talk_ratio: float = Field(ge=0, le=1)
     customer_talk_ratio: float = Field(ge=0, le=1)
     interruption_count: int = Field(ge=0)
+    interruption_seconds: float = Field(0.0, ge=0, description="Total overlap of all interruptions.")
     average_response_time_seconds: float | None = Field(None, ge=0)
     agent: RoleBehavior
     customer: RoleBehavior
@@ -67,10 +69,13 @@ def _timed(segments: Iterable[Segment]) -> list[tuple[Segment, float, float]]:
     return sorted(rows, key=lambda r: (r[1], r[2]))
 
 
-def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFAULT_MIN_OVERLAP_S) -> int:
-    """Starts of ``role`` inside another role's turn, overlapping it by at least ``min_overlap`` seconds."""
+def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFAULT_MIN_OVERLAP_S) -> list[Interval]:
+    """Where ``role`` started inside another role's turn and talked over it for at least ``min_overlap`` s.
+
+    Each interruption is the overlap: from the interrupter's start to whichever turn ends first.
+    """
     rows = _timed(segments)
-    count = 0
+    found: list[Interval] = []
     for segment, start, end in rows:
         if segment.role != role:
             continue
@@ -78,9 +83,9 @@ def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFA
             if other.role in (None, role) or not (o_start < start < o_end):
                 continue
             if min(end, o_end) - start >= min_overlap:
-                count += 1
+                found.append((start, min(end, o_end)))
                 break
-    return count
+    return found
 
 
 def response_gaps(segments: list[Segment], role: Role) -> list[float]:
@@ -111,12 +116,14 @@ def _role_behavior(segments: list[Segment], role: Role, duration: float, min_ove
     talk = total(own)
     words = sum(len(s.text.split()) for s in segments if s.role == role and s.start is not None)
     gaps = response_gaps(segments, role)
+    overlaps = interruptions(segments, role, min_overlap)
     return RoleBehavior(
         talk_time_seconds=round(talk, 3),
         talk_ratio=round(_ratio(talk, duration), 4),
         words=words,
         words_per_minute=round(words * 60 / talk, 1) if talk >= 1.0 else 0.0,  # undefined under a second
-        interruptions=interruptions(segments, role, min_overlap),
+        interruptions=len(overlaps),
+        interruption_seconds=round(sum(end - start for start, end in overlaps), 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         longest_monologue_seconds=round(longest_monologue(segments, role), 3),
     )
@@ -142,6 +149,7 @@ def behavioral(transcript: Transcript, min_overlap: float = DEFAULT_MIN_OVERLAP_
         agent_talk_ratio=agent.talk_ratio,
         customer_talk_ratio=customer.talk_ratio,
         interruption_count=agent.interruptions + customer.interruptions,
+        interruption_seconds=round(agent.interruption_seconds + customer.interruption_seconds, 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         agent=agent,
         customer=customer,
