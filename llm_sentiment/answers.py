@@ -27,12 +27,12 @@ class FreeTextAnswer(BaseModel):
     quote: str
 
 
-class SpeakerRoleAnswer(BaseModel):
-    agent: str = Field(min_length=1, description="The speaker label of the company's agent.")
+class SpeakerAnswer(BaseModel):
+    speaker: str = Field(min_length=1, description="One of the transcript's speaker labels.")
 
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
-    m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer, SpeakerRoleAnswer)
+    m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer, SpeakerAnswer)
 }
 
 
@@ -71,8 +71,8 @@ def free_text_schema(quotable: list[str]) -> dict[str, Any]:
     }
 
 
-def speaker_role_schema(speakers: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"agent": _string(speakers)}, "required": ["agent"]}
+def speaker_schema(speakers: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"speaker": _string(speakers)}, "required": ["speaker"]}
 
 
 class UserQuestion(BaseModel):

@@ -11,7 +11,7 @@ from .transcript import Role, RoleMapping, Segment, Transcript, Warning
 
 ROLES: tuple[str, ...] = get_args(Role)
 LOW_CONFIDENCE = 0.6
-"""Below this a role mapping is flagged (``roles.low_confidence``) and, for voices, an LLM is asked."""
+"""Below this a role mapping is flagged with a ``roles.low_confidence`` warning."""
 
 # Checked before the customer words: "Customer Support" and "Customer Service" are the agent.
 _AGENT_LABELS = {
