@@ -83,7 +83,7 @@ def _timed(command: list[str], env: dict[str, str]) -> float:
 
 
 def real_time_factor(workdir: Path, analyze: bool) -> None:
-    call = render_call(_script(300), workdir / "five_minutes.wav", layout="stereo")
+    call = render_call(_script(320), workdir / "five_minutes.wav", layout="stereo")
     env = {
         **os.environ,
         "LLM_SENTIMENT_CACHE_PATH": str(workdir / "llm-cache"),

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -281,17 +281,21 @@ def _check_size(path: Path, limits: AudioLimits) -> int:
     return size
 
 
+@dataclass
+class _Reading:
+    """What came out of the decoder so far."""
+
+    chunks: list[np.ndarray] = field(default_factory=list)
+    samples: int = 0
+    bad_packets: int = 0
+    broke_off: str | None = None
+
+
 def decode(path: Path, probed: Probe, limits: AudioLimits) -> DecodedAudio:
     """Every channel resampled to 16 kHz float32, within the limits, decoded from the file's content."""
     import av
 
-    container, size = probed.container, probed.size_bytes
-    warnings: list[Warning] = []
-    max_samples = int(limits.max_seconds * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    decoded = 0
-    bad_packets = 0
-    broke_off: str | None = None
+    container = probed.container
     with path.open("rb") as f:
         try:
             media = av.open(f, mode="r", format=_DEMUXERS[container])
@@ -301,75 +305,82 @@ def decode(path: Path, probed: Probe, limits: AudioLimits) -> DecodedAudio:
             if not media.streams.audio:
                 raise DecodeFailedError(f"{path.name}: the {container} file has no audio stream")
             stream = media.streams.audio[0]
-            codec = stream.codec_context.name
-            source_rate = stream.codec_context.sample_rate or 0
-            channels = stream.codec_context.channels
-            _check_channels(path, channels, limits)
-            resampler: av.AudioResampler | None = None
-            try:
-                for packet in media.demux(stream):
-                    try:
-                        frames = packet.decode()
-                    except av.FFmpegError:
-                        bad_packets += 1
-                        if bad_packets > _MAX_BAD_PACKETS:
-                            broke_off = "too many damaged packets"
-                            break
-                        continue
-                    for frame in frames:
-                        if not isinstance(frame, av.AudioFrame):
-                            continue
-                        _check_channels(path, frame.layout.nb_channels, limits)
-                        if resampler is None:  # the first frame, not the header, says how many channels there are
-                            layout = "stereo" if frame.layout.nb_channels == 2 else "mono"
-                            resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
-                        for out in resampler.resample(frame):
-                            chunks.append(out.to_ndarray())
-                            decoded += out.samples
-                        if decoded > max_samples:
-                            raise AudioTooLongError(
-                                f"{path.name} runs longer than the {_clock(limits.max_seconds)} limit "
-                                "(counted while decoding)",
-                                hint="Split the recording, or raise LLM_SENTIMENT_MAX_AUDIO_SECONDS.",
-                            )
-                for out in resampler.resample(None) if resampler else []:
-                    chunks.append(out.to_ndarray())
-                    decoded += out.samples
-            except av.FFmpegError as exc:
-                broke_off = exc.strerror or type(exc).__name__
+            _check_channels(path, stream.codec_context.channels, limits)
+            reading = _read(media, stream, path, limits)
             declared = _declared_seconds(media, stream)
-    if decoded == 0:
-        reason = broke_off or ("every packet was damaged" if bad_packets else "no audio frames")
+            codec, source_rate = stream.codec_context.name, stream.codec_context.sample_rate or 0
+    if reading.samples == 0:
+        reason = reading.broke_off or ("every packet was damaged" if reading.bad_packets else "no audio frames")
         raise DecodeFailedError(f"{path.name}: nothing could be decoded ({reason})", hint="Is the file complete?")
-    samples = _stack(chunks, decoded)
+    samples = _stack(reading.chunks, reading.samples)
     duration = samples.shape[1] / SAMPLE_RATE
-    if broke_off or bad_packets:
-        what = (
-            f"decoding stopped at {duration:.1f} s ({broke_off})" if broke_off else f"{bad_packets} bad packets skipped"
-        )
-        warnings.append(
-            Warning(code="audio.partial_decode", message=f"{what}; the transcript covers only what decoded")
-        )
-    elif declared is not None and duration < declared - max(0.5, 0.01 * declared):
-        warnings.append(
-            Warning(
-                code="audio.partial_decode",
-                message=f"decoded {duration:.1f} s of the {declared:.1f} s the file declares: it looks truncated; "
-                "the transcript covers only what decoded",
-            )
-        )
-    if container == "wav" and not warnings and (lie := _wav_length_warning(path, size)):
-        warnings.append(lie)
+    warning = _partial(reading, duration, declared) or (
+        _wav_length_warning(path, probed.size_bytes) if container == "wav" else None
+    )
     info = AudioInfo(
         container=container,
         codec=codec,
         channels=samples.shape[0],
         sample_rate=source_rate,
         duration=round(duration, 3),
-        size_bytes=size,
+        size_bytes=probed.size_bytes,
         sha256=probed.sha256,
     )
-    return DecodedAudio(info=info, channels=samples, warnings=warnings)
+    return DecodedAudio(info=info, channels=samples, warnings=[warning] if warning else [])
+
+
+def _read(media: Any, stream: Any, path: Path, limits: AudioLimits) -> _Reading:
+    """Demux and decode the audio stream; damaged packets are skipped and counted, the length enforced."""
+    import av
+
+    reading = _Reading()
+    max_samples = int(limits.max_seconds * SAMPLE_RATE)
+    resampler: av.AudioResampler | None = None
+
+    def keep(frames: list[av.AudioFrame]) -> None:
+        for out in frames:
+            reading.chunks.append(out.to_ndarray())
+            reading.samples += out.samples
+
+    try:
+        for packet in media.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                reading.bad_packets += 1
+                if reading.bad_packets > _MAX_BAD_PACKETS:
+                    reading.broke_off = "too many damaged packets"
+                    break
+                continue
+            for frame in frames:
+                _check_channels(path, frame.layout.nb_channels, limits)
+                if resampler is None:  # the first frame, not the header, says how many channels there are
+                    layout = "stereo" if frame.layout.nb_channels == 2 else "mono"
+                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+                keep(resampler.resample(frame))
+                if reading.samples > max_samples:
+                    raise AudioTooLongError(
+                        f"{path.name} runs longer than the {_clock(limits.max_seconds)} limit (counted while decoding)",
+                        hint="Split the recording, or raise LLM_SENTIMENT_MAX_AUDIO_SECONDS.",
+                    )
+        if resampler is not None:
+            keep(resampler.resample(None))
+    except av.FFmpegError as exc:
+        reading.broke_off = exc.strerror or type(exc).__name__
+    return reading
+
+
+def _partial(reading: _Reading, duration: float, declared: float | None) -> Warning | None:
+    """Decoding broke off, skipped damaged packets, or ended well short of the length the container declares."""
+    if reading.broke_off:
+        what = f"decoding stopped at {duration:.1f} s ({reading.broke_off})"
+    elif reading.bad_packets:
+        what = f"{reading.bad_packets} damaged packets skipped"
+    elif declared is not None and duration < declared - max(0.5, 0.01 * declared):
+        what = f"decoded {duration:.1f} s of the {declared:.1f} s the file declares: it looks truncated"
+    else:
+        return None
+    return Warning(code="audio.partial_decode", message=f"{what}; the transcript covers only what decoded")
 
 
 def _stack(chunks: list[np.ndarray], total: int) -> np.ndarray:
@@ -393,13 +404,11 @@ def _check_channels(path: Path, channels: int, limits: AudioLimits) -> None:
         )
 
 
-def _declared_seconds(media: object, stream: object) -> float | None:
+def _declared_seconds(media: Any, stream: Any) -> float | None:
     """What the container says the length is, for spotting truncation (never to enforce limits)."""
-    duration, time_base = getattr(stream, "duration", None), getattr(stream, "time_base", None)
-    if duration and time_base:
-        return float(duration * time_base)
-    total = getattr(media, "duration", None)
-    return total / 1_000_000 if total else None
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return media.duration / 1_000_000 if media.duration else None
 
 
 def _clock(seconds: float) -> str:

@@ -188,7 +188,9 @@ def analyze(
 @click.argument("path", type=click.Path(path_type=Path))
 @_audio_options
 @click.option("--model", metavar="NAME|DIR", help="Whisper: whisper-tiny.en (default), whisper-base, or a directory.")
-@click.option("--roles", metavar="SPEC", help='Rename roles by speaker, e.g. "Speaker 2=agent".')
+@click.option(
+    "--roles", metavar="SPEC", help='Roles by speaker label, e.g. "Speaker 2=agent" (overrides channels and voices).'
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "text", "srt", "vtt"]), default="json", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Transcribe even when this audio was transcribed before.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")

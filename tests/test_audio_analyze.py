@@ -25,7 +25,7 @@ def test_analyze_a_stereo_recording_end_to_end(tmp_path: Path) -> None:
         "LLM_SENTIMENT_TRANSCRIPT_CACHE_PATH": str(tmp_path / "transcripts"),
     }
     cli = [sys.executable, "-m", "llm_sentiment", "analyze", str(call.path)]
-    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=900, check=True)
     result = json.loads(done.stdout)
     assert result["transcript"]["source_format"] == "audio" and result["transcript"]["language"] == "en"
     assert result["role_mapping"]["source"] == "channel"
@@ -33,7 +33,8 @@ def test_analyze_a_stereo_recording_end_to_end(tmp_path: Path) -> None:
     behavior = result["behavioral"]
     assert behavior["duration_seconds"] == pytest.approx(call.duration, abs=0.01)
     assert 0.3 < behavior["agent_talk_ratio"] < 0.7 and 0.2 < behavior["customer_talk_ratio"] < 0.6
-    assert behavior["interruption_count"] == 0 and result["warnings"] == []
+    assert behavior["interruption_count"] == 0
+    assert not [w for w in result["warnings"] if w["code"].startswith(("audio.", "diarization.", "roles."))]
     segments = {s["id"]: s for s in result["transcript"]["segments"]}
     for role in ("agent", "customer"):
         for quote in result["roles"][role]["quotes"]:
