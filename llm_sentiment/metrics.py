@@ -111,19 +111,18 @@ def longest_monologue(segments: list[Segment], role: Role) -> float:
     return best
 
 
-def _role_behavior(segments: list[Segment], role: Role, duration: float, min_overlap: float) -> RoleBehavior:
+def _role_behavior(segments: list[Segment], role: Role, duration: float, overlaps: list[Interval]) -> RoleBehavior:
     own = [(start, end) for s, start, end in _timed(segments) if s.role == role]
     talk = total(own)
     words = sum(len(s.text.split()) for s in segments if s.role == role and s.start is not None)
     gaps = response_gaps(segments, role)
-    overlaps = interruptions(segments, role, min_overlap)
     return RoleBehavior(
         talk_time_seconds=round(talk, 3),
         talk_ratio=round(_ratio(talk, duration), 4),
         words=words,
         words_per_minute=round(words * 60 / talk, 1) if talk >= 1.0 else 0.0,  # undefined under a second
         interruptions=len(overlaps),
-        interruption_seconds=round(sum(end - start for start, end in overlaps), 3),
+        interruption_seconds=round(total(overlaps), 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         longest_monologue_seconds=round(longest_monologue(segments, role), 3),
     )
@@ -138,8 +137,9 @@ def behavioral(transcript: Transcript, min_overlap: float = DEFAULT_MIN_OVERLAP_
     duration = round(max(transcript.duration or 0.0, max(end for _, _, end in rows)), 3)
     talk = round(total((start, end) for _, start, end in rows), 3)
     silence = round(max(0.0, duration - talk), 3)
-    agent = _role_behavior(segments, "agent", duration, min_overlap)
-    customer = _role_behavior(segments, "customer", duration, min_overlap)
+    cut_in = {role: interruptions(segments, role, min_overlap) for role in ("agent", "customer")}
+    agent = _role_behavior(segments, "agent", duration, cut_in["agent"])
+    customer = _role_behavior(segments, "customer", duration, cut_in["customer"])
     gaps = response_gaps(segments, "agent") + response_gaps(segments, "customer")
     return Behavioral(
         duration_seconds=duration,
@@ -149,7 +149,7 @@ def behavioral(transcript: Transcript, min_overlap: float = DEFAULT_MIN_OVERLAP_
         agent_talk_ratio=agent.talk_ratio,
         customer_talk_ratio=customer.talk_ratio,
         interruption_count=agent.interruptions + customer.interruptions,
-        interruption_seconds=round(agent.interruption_seconds + customer.interruption_seconds, 3),
+        interruption_seconds=round(total(cut_in["agent"] + cut_in["customer"]), 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         agent=agent,
         customer=customer,
