@@ -21,6 +21,7 @@ from .fileio import write_atomic
 from .formats import INPUT_FORMATS, InputFormat
 from .pipeline import build_analyzer, build_llm, build_role_question, load_call, transcribe_call
 from .recording import AudioOptions
+from .roles import assign_roles, parse_roles_spec
 from .settings import Settings
 from .templates import PromptSet
 from .text_report import render_text
@@ -205,8 +206,6 @@ def transcribe(
     output: Path | None,
 ) -> None:
     """Transcribe a recording offline, with agent/customer roles from channels or voices (no LLM needed)."""
-    from .roles import assign_roles, parse_roles_spec
-
     settings = _settings()
     with _errors():
         audio = AudioOptions(model=model, language=language, channels=channels, use_cache=not no_cache)
@@ -322,11 +321,15 @@ def cache() -> None:
     """The LLM answer cache and the transcript cache."""
 
 
+def _caches(settings: Settings) -> tuple[tuple[Path, str], ...]:
+    return (settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")
+
+
 @cache.command("info")
 def cache_info() -> None:
     """Where the caches are and how many answers and transcripts they hold."""
     settings = _settings()
-    for directory, what in ((settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")):
+    for directory, what in _caches(settings):
         store = JsonCache(directory)
         click.echo(f"{directory}: {len(store)} {what}")
         store.close()
@@ -336,7 +339,7 @@ def cache_info() -> None:
 def cache_clear() -> None:
     """Delete every cached answer and transcript."""
     settings = _settings()
-    for directory, what in ((settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")):
+    for directory, what in _caches(settings):
         store = JsonCache(directory)
         click.echo(f"removed {store.clear()} {what}")
         store.close()

@@ -206,6 +206,8 @@ def test_cli_transcribe_formats(stereo: tuple[RenderedCall, Any], audio_settings
     assert srt.startswith("1\n00:00:00,") and "\nCustomer: " in srt
     vtt = run("--format", "vtt", "--channels", "customer,agent")
     assert vtt.startswith("WEBVTT\n") and "<v Customer>Thank you for calling" in vtt
+    info = CliRunner().invoke(main, ["cache", "info"], env=env, catch_exceptions=False).stdout
+    assert re.search(rf"{re.escape(str(audio_settings.transcript_cache_dir))}: [1-9]\d* transcripts", info)
 
 
 def test_analysis_of_a_recording_carries_behavior_and_roles(
