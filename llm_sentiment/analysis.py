@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from .metrics import Behavioral
 from .transcript import Role, RoleMapping, Transcript
+from .transcript import Warning as Warning  # re-exported: analyses carry the same notices
 
 Label = Literal["positive", "neutral", "negative"]
 LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
@@ -61,12 +62,6 @@ class Provenance(BaseModel):
     asks: int = Field(1, description="1 + re-asks after invalid or ungrounded answers.")
 
 
-class Warning(BaseModel):
-    code: str
-    message: str
-    question_id: str | None = None
-
-
 class RoleSentiments(BaseModel):
     agent: Sentiment
     customer: Sentiment
@@ -80,6 +75,6 @@ class Analysis(BaseModel):
     answers: list[CustomAnswer] = Field(default_factory=list)
     behavioral: Behavioral | None = Field(None, description="Talk, silence and interruption metrics; timed calls only.")
     provenance: list[Provenance]
-    warnings: list[Warning] = Field(default_factory=list)
+    warnings: list[Warning] = Field(default_factory=list, description="The transcript's warnings, then the analysis'.")
     model: str
     prompts_version: str

@@ -20,6 +20,7 @@ from .errors import TemplateError
 from .grounding import ground_quote, quotable_sentences, segments_for
 from .llm import ChatMessage, LLMClient
 from .metrics import behavioral
+from .roles import LOW_CONFIDENCE
 from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
 from .settings import Settings
 from .templates import PromptSet
@@ -31,7 +32,6 @@ _TOP_LOGPROBS = 10
 _LABEL_TOKENS = 24
 _EVIDENCE_TOKENS = 320
 _ANSWER_TOKENS = 320
-_LOW_ROLE_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,8 @@ class Analyzer:
         assert transcript.role_mapping is not None, "assign roles before analysis"
         questions = questions or []
         provenance: list[Provenance] = []
-        warnings: list[Warning] = []
-        if transcript.role_mapping.confidence < _LOW_ROLE_CONFIDENCE:
+        warnings: list[Warning] = list(transcript.warnings)
+        if transcript.role_mapping.confidence < LOW_CONFIDENCE:
             warnings.append(
                 Warning(
                     code="roles.low_confidence",

@@ -27,7 +27,13 @@ class FreeTextAnswer(BaseModel):
     quote: str
 
 
-OUTPUT_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer)}
+class SpeakerAnswer(BaseModel):
+    speaker: str = Field(min_length=1, description="One of the transcript's speaker labels.")
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer, SpeakerAnswer)
+}
 
 
 def _string(choices: list[str] | None) -> dict[str, Any]:
@@ -68,6 +74,10 @@ def free_text_schema(quotable: list[str]) -> dict[str, Any]:
         "properties": {"answer": {"type": "string"}, "quote": _string(quotable)},
         "required": ["answer", "quote"],
     }
+
+
+def speaker_schema(speakers: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"speaker": _string(speakers)}, "required": ["speaker"]}
 
 
 class UserQuestion(BaseModel):

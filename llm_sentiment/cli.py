@@ -15,14 +15,17 @@ from . import __version__
 from .analyze import QUESTION_IDS, question_messages, steps_for
 from .answers import UserQuestion, load_questions
 from .assets import ASSETS, ensure, get_asset, verify
-from .cache import ResponseCache
+from .cache import JsonCache
 from .errors import LLMSentimentError
 from .fileio import write_atomic
 from .formats import INPUT_FORMATS, InputFormat
-from .pipeline import build_analyzer, build_llm, load_call
+from .pipeline import build_analyzer, build_llm, build_role_question, load_call, transcribe_call
+from .recording import AudioOptions
+from .roles import assign_roles, parse_roles_spec
 from .settings import Settings
 from .templates import PromptSet
 from .text_report import render_text
+from .transcript_views import RENDERERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +72,23 @@ def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
         yield advance
 
 
+@contextmanager
+def _audio_progress(label: str) -> Iterator[Callable[[str, float], None] | None]:
+    """A percentage bar for transcription on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False) as bar:
+
+        def advance(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(max(0, round(fraction * 100) - bar.n))
+
+        yield advance
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -83,11 +103,20 @@ def _input_options(func: F) -> F:
         type=click.Choice(INPUT_FORMATS),
         default="auto",
         show_default=True,
-        help="Transcript format; auto detects plain text, our JSON, AssemblyAI and Deepgram.",
+        help="Input format; auto detects recordings (by content), plain text, our JSON, AssemblyAI and Deepgram.",
     )(func)
     return click.option(
         "--roles", metavar="SPEC", help='Speaker roles, e.g. "Rep=agent,Caller=customer". Default: inferred.'
     )(func)
+
+
+def _audio_options(func: F) -> F:
+    func = click.option(
+        "--channels",
+        metavar="ROLE,ROLE",
+        help="Stereo recordings: the roles of channel 0 and 1 [default: agent,customer].",
+    )(func)
+    return click.option("--language", metavar="CODE", help="Spoken language (e.g. en). Default: detected.")(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -102,6 +131,8 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @_input_options
+@_audio_options
+@click.option("--whisper-model", metavar="NAME|DIR", help="Whisper for recordings (default: whisper-tiny.en).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option(
     "--questions",
@@ -110,12 +141,15 @@ def main() -> None:
 )
 @click.option("--model", help="Model group from the router config (default: LLM_SENTIMENT_MODEL).")
 @click.option("--prompts", "prompts_version", metavar="VERSION", help="Prompt version under prompts/.")
-@click.option("--no-cache", is_flag=True, help="Ask the model even when an answer is cached.")
+@click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
 def analyze(
     path: Path,
     input_format: str,
     roles: str | None,
+    channels: str | None,
+    language: str | None,
+    whisper_model: str | None,
     fmt: str,
     questions: Path | None,
     model: str | None,
@@ -123,20 +157,63 @@ def analyze(
     no_cache: bool,
     output: Path | None,
 ) -> None:
-    """Analyze a call transcript."""
+    """Analyze a call: a transcript, or a recording (wav, flac, mp3, ogg/opus, m4a, webm)."""
     settings = _settings()
     with _errors():
-        transcript = load_call(path, input_format=cast(InputFormat, input_format), roles=roles)
         asked: list[UserQuestion] = load_questions(questions) if questions else []
         llm, cache = build_llm(settings, use_cache=not no_cache)
-        analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
         try:
+            audio = AudioOptions(model=whisper_model, language=language, channels=channels, use_cache=not no_cache)
+            question = build_role_question(settings, llm, model=model, prompts_version=prompts_version)
+            with _audio_progress(path.name) as heard:
+                transcript = load_call(
+                    path,
+                    input_format=cast(InputFormat, input_format),
+                    roles=roles,
+                    audio=audio,
+                    settings=settings,
+                    question=question,
+                    progress=heard,
+                )
+            analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
             with _progress(steps_for(asked), path.name) as advance:
                 result = analyzer.analyze(transcript, asked, progress=advance)
         finally:
             if cache is not None:
                 cache.close()
         text = render_text(result) if fmt == "text" else result.model_dump_json(indent=2, exclude_none=False) + "\n"
+        _emit(text, output)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_audio_options
+@click.option("--model", metavar="NAME|DIR", help="Whisper: whisper-tiny.en (default), whisper-base, or a directory.")
+@click.option(
+    "--roles", metavar="SPEC", help='Roles by speaker label, e.g. "Speaker 2=agent" (overrides channels and voices).'
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "srt", "vtt"]), default="json", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Transcribe even when this audio was transcribed before.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
+def transcribe(
+    path: Path,
+    channels: str | None,
+    language: str | None,
+    model: str | None,
+    roles: str | None,
+    fmt: str,
+    no_cache: bool,
+    output: Path | None,
+) -> None:
+    """Transcribe a recording offline, with agent/customer roles from channels or voices (no LLM needed)."""
+    settings = _settings()
+    with _errors():
+        audio = AudioOptions(model=model, language=language, channels=channels, use_cache=not no_cache)
+        with _audio_progress(path.name) as heard:
+            result = transcribe_call(path, audio=audio, settings=settings, progress=heard)
+        if roles:
+            result = result.model_copy(update={"transcript": assign_roles(result.transcript, parse_roles_spec(roles))})
+        text = result.model_dump_json(indent=2) + "\n" if fmt == "json" else RENDERERS[fmt](result)
         _emit(text, output)
 
 
@@ -241,25 +318,31 @@ def models_verify(names: tuple[str, ...]) -> None:
 
 @main.group()
 def cache() -> None:
-    """The LLM answer cache."""
+    """The LLM answer cache and the transcript cache."""
+
+
+def _caches(settings: Settings) -> tuple[tuple[Path, str], ...]:
+    return (settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")
 
 
 @cache.command("info")
 def cache_info() -> None:
-    """Where the cache is and how many answers it holds."""
+    """Where the caches are and how many answers and transcripts they hold."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"{settings.cache_dir}: {len(store)} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"{directory}: {len(store)} {what}")
+        store.close()
 
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Delete every cached answer."""
+    """Delete every cached answer and transcript."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"removed {store.clear()} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"removed {store.clear()} {what}")
+        store.close()
 
 
 @main.command()

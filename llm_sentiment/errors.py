@@ -11,7 +11,15 @@
     │   ├── RolesSpecError                 input.roles_spec          16
     │   ├── QuestionsFileError             input.questions           17
     │   ├── InputTooLargeError             input.too_large           18
-    │   └── InvalidParameterError          input.parameter           19  (a request field; ``field`` names it)
+    │   ├── InvalidParameterError          input.parameter           19  (a request field; ``field`` names it)
+    │   └── AudioError       (a recording we will not or cannot decode)
+    │       ├── UnsupportedAudioError      audio.unsupported_format  50
+    │       ├── PlaylistError              audio.playlist            51
+    │       ├── AudioTooLargeError         audio.too_large           52
+    │       ├── AudioTooLongError          audio.too_long            53
+    │       ├── TooManyChannelsError       audio.too_many_channels   54
+    │       ├── DecodeFailedError          audio.decode_failed       55
+    │       └── NoSpeechError              audio.no_speech           56
     ├── SetupError           (the installation or configuration needs fixing)
     │   ├── ModelMissingError              model.missing             20
     │   ├── ModelCorruptError              model.corrupt             21
@@ -128,6 +136,50 @@ class InvalidParameterError(InputError):
     def __init__(self, field: str, message: str, *, hint: str | None = None, **details: Any) -> None:
         super().__init__(f"{field}: {message}", hint=hint, field=field, **details)
         self.field = field
+
+
+class AudioError(InputError):
+    """Checked before and while decoding: a recording is untrusted input like any other."""
+
+    code = "audio.invalid"
+    exit_code = 55
+
+
+class UnsupportedAudioError(AudioError):
+    code = "audio.unsupported_format"
+    exit_code = 50
+
+
+class PlaylistError(AudioError):
+    """Playlists and manifests point the decoder at other files or URLs; they are never opened."""
+
+    code = "audio.playlist"
+    exit_code = 51
+
+
+class AudioTooLargeError(AudioError):
+    code = "audio.too_large"
+    exit_code = 52
+
+
+class AudioTooLongError(AudioError):
+    code = "audio.too_long"
+    exit_code = 53
+
+
+class TooManyChannelsError(AudioError):
+    code = "audio.too_many_channels"
+    exit_code = 54
+
+
+class DecodeFailedError(AudioError):
+    code = "audio.decode_failed"
+    exit_code = 55
+
+
+class NoSpeechError(AudioError):
+    code = "audio.no_speech"
+    exit_code = 56
 
 
 class SetupError(LLMSentimentError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, model_validator
@@ -40,6 +41,19 @@ class Settings(BaseSettings):
     timeout: float | None = Field(None, gt=0, description="Overrides router_settings.timeout (seconds).")
     max_quotes: int = Field(3, ge=1, le=10)
     interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
+    whisper_model: str = Field("whisper-tiny.en", description="Embedded Whisper name, or a CTranslate2 directory.")
+    whisper_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available.")
+    whisper_beam_size: int = Field(5, ge=1, le=10)
+    language: str | None = Field(None, description="Spoken language (e.g. en); None detects it (multilingual models).")
+    no_speech_threshold: float = Field(
+        0.8, gt=0, le=1, description="Whisper segments likelier than this to be non-speech are dropped."
+    )
+    max_audio_mb: float = Field(500, gt=0, description="Largest recording accepted, in MB.")
+    max_audio_seconds: float = Field(4 * 3600, gt=0, description="Longest recording accepted, counted while decoding.")
+    max_audio_channels: int = Field(2, ge=1, le=2, description="Channels accepted (one per party at most).")
+    transcript_cache_path: Path | None = Field(
+        None, description="Transcript cache directory (default: <home>/cache/transcripts)."
+    )
 
     # HTTP service (llm-sentiment serve / worker)
     data_dir: Path | None = Field(None, description="Job database and stored inputs (default: <home>/data).")
@@ -82,3 +96,7 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path / 'jobs.db'}"
+
+    @property
+    def transcript_cache_dir(self) -> Path:
+        return self.transcript_cache_path or self.home / "cache" / "transcripts"
