@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from .metrics import Behavioral
 from .transcript import Role, RoleMapping, Transcript
+from .transcript import Warning as Warning  # re-exported: analyses carry the same notices
 
 Label = Literal["positive", "neutral", "negative"]
 LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
@@ -183,12 +184,6 @@ class Provenance(BaseModel):
     segment_ids: list[int] | None = Field(None, description="The segments a batch scored.")
 
 
-class Warning(BaseModel):
-    code: str
-    message: str
-    question_id: str | None = None
-
-
 class RoleSentiments(BaseModel):
     agent: Sentiment
     customer: Sentiment
@@ -211,6 +206,6 @@ class Analysis(BaseModel):
     )
     timings: dict[str, float] = Field(default_factory=dict, description="Wall seconds per stage of this analysis.")
     provenance: list[Provenance]
-    warnings: list[Warning] = Field(default_factory=list)
+    warnings: list[Warning] = Field(default_factory=list, description="The transcript's warnings, then the analysis'.")
     model: str
     prompts_version: str

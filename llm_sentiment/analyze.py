@@ -53,6 +53,7 @@ from .errors import ConfigError, TemplateError
 from .grounding import ground_quote, quotable_sentences, segments_for, split_sentences
 from .llm import ChatMessage, LLMClient
 from .metrics import Behavioral, behavioral
+from .roles import LOW_CONFIDENCE
 from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
 from .segment_scoring import QUESTION_ID as SEGMENT_QUESTION_ID
 from .segment_scoring import Scope, SegmentScorer, batch_lines
@@ -75,7 +76,6 @@ _SUMMARY_TOKENS = 360
 _RESOLUTION_TOKENS = 240
 _RECOMMENDATION_TOKENS = 480
 _NOTES_TOKENS = 160
-_LOW_ROLE_CONFIDENCE = 0.6
 _QUESTION_RESERVE_TOKENS = 1100
 """Room left in each window for the longest question and its answer (recommendations, with re-asks);
 a segment batch reserves its own (``SegmentScorer.reserve_tokens``)."""
@@ -208,8 +208,8 @@ class Analyzer:
         """``transcript`` must already carry roles (``roles.assign_roles``)."""
         assert transcript.role_mapping is not None, "assign roles before analysis"
         questions = questions or []
-        run = _Run(provenance=[], warnings=[], timings={}, progress=progress)
-        if transcript.role_mapping.confidence < _LOW_ROLE_CONFIDENCE:
+        run = _Run(provenance=[], warnings=list(transcript.warnings), timings={}, progress=progress)
+        if transcript.role_mapping.confidence < LOW_CONFIDENCE:
             run.warnings.append(
                 Warning(
                     code="roles.low_confidence",
@@ -331,6 +331,22 @@ class Analyzer:
         )
         run.record(answered.provenance, scope, "window_notes")
         return answered.value.notes.strip()
+
+    def answer(
+        self, transcript: Transcript, questions: list[UserQuestion], progress: Progress | None = None
+    ) -> tuple[list[CustomAnswer], list[Provenance], list[Warning]]:
+        """Only the user's questions, over a transcript that already carries roles (a long call's over
+        the digest of its windows, as in ``analyze``)."""
+        assert transcript.role_mapping is not None, "assign roles before analysis"
+        run = _Run(provenance=[], warnings=[], timings={}, progress=progress)
+        plans = self.windows(transcript)
+        if len(plans) == 1:
+            scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+        else:
+            units = sentiment_units(transcript, self.settings.split_words)
+            _, scope, _ = self._map_reduce(transcript, plans, units, self._scorer(), run)
+        answers = [self._custom(scope, q, run) for q in questions]
+        return answers, run.provenance, run.warnings
 
     def _sentiment(self, scope: Scope, target: _Target, run: _Run) -> Sentiment:
         question_id = f"{target.key}_sentiment"

@@ -59,6 +59,10 @@ class NotesAnswer(BaseModel):
     notes: str = Field(min_length=1)
 
 
+class SpeakerAnswer(BaseModel):
+    speaker: str = Field(min_length=1, description="One of the transcript's speaker labels.")
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     m.__name__: m
     for m in (
@@ -70,6 +74,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
         ResolutionAnswer,
         RecommendationsAnswer,
         NotesAnswer,
+        SpeakerAnswer,
     )
 }
 
@@ -89,13 +94,18 @@ def label_schema() -> dict[str, Any]:
     }
 
 
+REASONING_MAX_CHARS = 600
+"""The evidence's "one or two sentences": bounded in the grammar, so a model that runs on cannot hit
+max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
+
+
 def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
     """Quotes are constrained to the speaker's own sentences, so a grammar-following model cannot invent one."""
     return {
         "type": "object",
         "properties": {
             "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
-            "reasoning": {"type": "string"},
+            "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
         },
         "required": ["quotes", "reasoning"],
     }
@@ -164,6 +174,10 @@ def notes_schema() -> dict[str, Any]:
     return {"type": "object", "properties": {"notes": {"type": "string"}}, "required": ["notes"]}
 
 
+def speaker_schema(speakers: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"speaker": _string(speakers)}, "required": ["speaker"]}
+
+
 class UserQuestion(BaseModel):
     """The LLM-gateway recipe's question shape."""
 
@@ -194,4 +208,9 @@ def load_questions(path: Path) -> list[UserQuestion]:
             f"questions file {path}: {where}: {first['msg']}",
             hint="Each question needs `question`; `context` and `answer_format` are optional.",
         ) from None
-    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(parsed.questions)]
+    return number_questions(parsed.questions)
+
+
+def number_questions(questions: list[UserQuestion]) -> list[UserQuestion]:
+    """Give each question without an id the id ``q<n>`` (its 1-based position)."""
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(questions)]

@@ -16,15 +16,18 @@ from .analysis import Analysis
 from .analyze import ANALYSIS_PARTS, QUESTION_IDS, AnalysisPart, question_messages
 from .answers import UserQuestion, load_questions
 from .assets import ASSETS, ensure, get_asset, verify
-from .cache import ResponseCache
+from .cache import JsonCache
 from .errors import LLMSentimentError
 from .fileio import write_atomic
 from .formats import INPUT_FORMATS, InputFormat
-from .pipeline import build_analyzer, build_llm, load_call
+from .pipeline import build_analyzer, build_llm, build_role_question, load_call, transcribe_call
+from .recording import AudioOptions
+from .roles import assign_roles, parse_roles_spec
 from .scoring import Thresholds
 from .settings import Settings
 from .templates import PromptSet
 from .text_report import render_text
+from .transcript_views import RENDERERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +74,23 @@ def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
         yield advance
 
 
+@contextmanager
+def _audio_progress(label: str) -> Iterator[Callable[[str, float], None] | None]:
+    """A percentage bar for transcription on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False) as bar:
+
+        def advance(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(max(0, round(fraction * 100) - bar.n))
+
+        yield advance
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -85,11 +105,20 @@ def _input_options(func: F) -> F:
         type=click.Choice(INPUT_FORMATS),
         default="auto",
         show_default=True,
-        help="Transcript format; auto detects plain text, our JSON, AssemblyAI and Deepgram.",
+        help="Input format; auto detects recordings (by content), plain text, our JSON, AssemblyAI and Deepgram.",
     )(func)
     return click.option(
         "--roles", metavar="SPEC", help='Speaker roles, e.g. "Rep=agent,Caller=customer". Default: inferred.'
     )(func)
+
+
+def _audio_options(func: F) -> F:
+    func = click.option(
+        "--channels",
+        metavar="ROLE,ROLE",
+        help="Stereo recordings: the roles of channel 0 and 1 [default: agent,customer].",
+    )(func)
+    return click.option("--language", metavar="CODE", help="Spoken language (e.g. en). Default: detected.")(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -104,6 +133,8 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @_input_options
+@_audio_options
+@click.option("--whisper-model", metavar="NAME|DIR", help="Whisper for recordings (default: whisper-tiny.en).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option(
     "--view",
@@ -138,12 +169,15 @@ def main() -> None:
 )
 @click.option("--model", help="Model group from the router config (default: LLM_SENTIMENT_MODEL).")
 @click.option("--prompts", "prompts_version", metavar="VERSION", help="Prompt version under prompts/.")
-@click.option("--no-cache", is_flag=True, help="Ask the model even when an answer is cached.")
+@click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
 def analyze(
     path: Path,
     input_format: str,
     roles: str | None,
+    channels: str | None,
+    language: str | None,
+    whisper_model: str | None,
     fmt: str,
     view: str,
     insight_type: str | None,
@@ -158,7 +192,7 @@ def analyze(
     no_cache: bool,
     output: Path | None,
 ) -> None:
-    """Analyze a call transcript."""
+    """Analyze a call: a transcript, or a recording (wav, flac, mp3, ogg/opus, m4a, webm)."""
     if fmt == "text" and view != "native":
         raise click.UsageError("--format text shows the native analysis; use --format json with --view")
     if view != "insights" and (insight_type or speaker or granularity):
@@ -174,11 +208,22 @@ def analyze(
     )
     settings = _settings()
     with _errors():
-        transcript = load_call(path, input_format=cast(InputFormat, input_format), roles=roles)
         asked: list[UserQuestion] = load_questions(questions) if questions else []
         llm, cache = build_llm(settings, use_cache=not no_cache)
-        analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
         try:
+            audio = AudioOptions(model=whisper_model, language=language, channels=channels, use_cache=not no_cache)
+            question = build_role_question(settings, llm, model=model, prompts_version=prompts_version)
+            with _audio_progress(path.name) as heard:
+                transcript = load_call(
+                    path,
+                    input_format=cast(InputFormat, input_format),
+                    roles=roles,
+                    audio=audio,
+                    settings=settings,
+                    question=question,
+                    progress=heard,
+                )
+            analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
             with _progress(analyzer.steps(transcript, asked, parts), path.name) as advance:
                 result = analyzer.analyze(transcript, asked, progress=advance, parts=parts)
         finally:
@@ -224,6 +269,38 @@ def _view(
             granularity=cast(views.Granularity, granularity or "segment"),
         )
     return analysis.model_dump(mode="json")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_audio_options
+@click.option("--model", metavar="NAME|DIR", help="Whisper: whisper-tiny.en (default), whisper-base, or a directory.")
+@click.option(
+    "--roles", metavar="SPEC", help='Roles by speaker label, e.g. "Speaker 2=agent" (overrides channels and voices).'
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "srt", "vtt"]), default="json", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Transcribe even when this audio was transcribed before.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
+def transcribe(
+    path: Path,
+    channels: str | None,
+    language: str | None,
+    model: str | None,
+    roles: str | None,
+    fmt: str,
+    no_cache: bool,
+    output: Path | None,
+) -> None:
+    """Transcribe a recording offline, with agent/customer roles from channels or voices (no LLM needed)."""
+    settings = _settings()
+    with _errors():
+        audio = AudioOptions(model=model, language=language, channels=channels, use_cache=not no_cache)
+        with _audio_progress(path.name) as heard:
+            result = transcribe_call(path, audio=audio, settings=settings, progress=heard)
+        if roles:
+            result = result.model_copy(update={"transcript": assign_roles(result.transcript, parse_roles_spec(roles))})
+        text = result.model_dump_json(indent=2) + "\n" if fmt == "json" else RENDERERS[fmt](result)
+        _emit(text, output)
 
 
 @main.group()
@@ -334,22 +411,165 @@ def models_verify(names: tuple[str, ...]) -> None:
 
 @main.group()
 def cache() -> None:
-    """The LLM answer cache."""
+    """The LLM answer cache and the transcript cache."""
+
+
+def _caches(settings: Settings) -> tuple[tuple[Path, str], ...]:
+    return (settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")
 
 
 @cache.command("info")
 def cache_info() -> None:
-    """Where the cache is and how many answers it holds."""
+    """Where the caches are and how many answers and transcripts they hold."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"{settings.cache_dir}: {len(store)} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"{directory}: {len(store)} {what}")
+        store.close()
 
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Delete every cached answer."""
+    """Delete every cached answer and transcript."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"removed {store.clear()} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"removed {store.clear()} {what}")
+        store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Embedded job worker threads (none when LLM_SENTIMENT_BROKER_URL sends jobs to `worker` nodes).",
+)
+@click.option("--no-preload", is_flag=True, help="Load the model on the first job instead of at start.")
+def serve(host: str, port: int, workers: int, no_preload: bool) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with its job workers."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings()
+    with _errors():
+        app = create_app(settings, workers=0 if settings.broker_url else workers, preload=not no_preload)
+    mode = f"jobs via Celery on {settings.broker_url}" if settings.broker_url else f"{workers} embedded worker(s)"
+    click.echo(
+        f"llm-sentiment {__version__}: http://{host}:{port} ({mode}; database {_redact(settings.db_url)})", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), help="Jobs run at once.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve this worker's Prometheus metrics here.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(concurrency: int, metrics_port: int | None, metrics_host: str) -> None:
+    """Run a worker node: jobs from Celery (LLM_SENTIMENT_BROKER_URL) or straight from the database."""
+    import signal
+    import threading
+
+    from .service import Service
+    from .worker import worker_name
+
+    settings = _settings()
+    with _errors():
+        service = Service(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host, registry=service.telemetry.registry)
+    if settings.broker_url:
+        from .celery_app import make_celery, run_worker
+
+        service.start(0)
+        click.echo(f"worker {worker_name()}: Celery on {_redact(settings.broker_url)}, {concurrency} at once", err=True)
+        try:
+            run_worker(
+                make_celery(settings.broker_url, settings.job_lease_s),
+                service.execute,
+                concurrency,
+                hostname=f"llm-sentiment@{worker_name()}",
+            )
+        finally:
+            service.stop()
+        return
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    service.start(concurrency)
+    click.echo(f"worker {worker_name()}: jobs from {_redact(settings.db_url)}, {concurrency} at once", err=True)
+    stopped.wait()
+    service.stop()
+
+
+def _redact(url: str) -> str:
+    """A URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+@main.group()
+def keys() -> None:
+    """API keys for the HTTP service (stored as salted hashes; a key is shown once)."""
+
+
+def _key_store() -> Any:
+    from .auth import KeyStore
+    from .jobs import JobStore
+
+    return KeyStore(JobStore.open(_settings().db_url))
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option(
+    "--scopes",
+    default="ingest,insights:read",
+    show_default=True,
+    help="Comma-separated: ingest, insights:read, admin (all of them).",
+)
+@click.option("--tenant", help="Tenant the key's jobs belong to (default: the name). Keys of one tenant share jobs.")
+def keys_create(name: str, scopes: str, tenant: str | None) -> None:
+    """Create a key and print it (once: only its salted hash is stored)."""
+    from .auth import parse_scopes
+
+    with _errors():
+        created = _key_store().create(name, parse_scopes(scopes), tenant)
+    click.echo(created.key)
+    click.echo(
+        f"key {created.info.id} for tenant {created.info.tenant_id!r}, scopes {','.join(created.info.scopes)}; "
+        "store it now, it cannot be shown again",
+        err=True,
+    )
+    click.echo(f"webhook signing secret of tenant {created.info.tenant_id!r}: {created.webhook_secret}", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from datetime import UTC, datetime
+
+    for info in _key_store().list():
+        created = datetime.fromtimestamp(info.created_at, UTC).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if info.revoked_at else "active"
+        click.echo(f"{info.id}  {info.tenant_id:<20} {info.name:<20} {','.join(info.scopes):<30} {created}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after lsk_)."""
+    if not _key_store().revoke(key_id):
+        click.echo(f"error [input.parameter]: no active key {key_id!r}", err=True)
+        sys.exit(19)
+    click.echo(f"revoked {key_id}")

@@ -74,6 +74,18 @@ def _wrap_up(analysis: Analysis) -> list[str]:
     return lines
 
 
+def _behavior(analysis: Analysis) -> list[str]:
+    b = analysis.behavioral
+    if b is None:
+        return []
+    response = f"{b.average_response_time_seconds:.1f} s" if b.average_response_time_seconds is not None else "-"
+    return [
+        f"Talk: agent {b.agent_talk_ratio:.0%}, customer {b.customer_talk_ratio:.0%}, silence {b.silence_ratio:.0%} "
+        f"of {b.duration_seconds:.0f} s; interruptions {b.interruption_count} (agent {b.agent.interruptions}, "
+        f"customer {b.customer.interruptions}); average response {response}"
+    ]
+
+
 def render_text(analysis: Analysis) -> str:
     mapping = analysis.role_mapping
     roles = ", ".join(f"{speaker} = {role}" for speaker, role in mapping.speakers.items())
@@ -81,6 +93,7 @@ def render_text(analysis: Analysis) -> str:
         f"Call analysis ({len(analysis.transcript.segments)} segments) - model {analysis.model}, "
         f"prompts {analysis.prompts_version}",
         f"Roles: {roles} (from {mapping.source}, confidence {mapping.confidence:.2f})",
+        *_behavior(analysis),
         "",
         *_sentiment("Customer", analysis.roles.customer),
         "",
