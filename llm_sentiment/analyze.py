@@ -49,7 +49,7 @@ from .answers import (
     summary_schema,
 )
 from .asking import ask
-from .errors import ConfigError, TemplateError
+from .errors import ConfigError, TemplateError, TokenLimitError
 from .grounding import ground_quote, quotable_sentences, segments_for, split_sentences
 from .llm import ChatMessage, LLMClient
 from .metrics import Behavioral, behavioral
@@ -267,6 +267,21 @@ class Analyzer:
             model=self.model,
             prompts_version=self.prompts.version,
         )
+
+    def score_text(self, transcript: Transcript) -> tuple[list[SegmentSentiment], list[Provenance], list[Warning]]:
+        """Per-segment sentiment alone (Deepgram's ``/v1/read``): no role questions, no summary.
+
+        A synchronous request gets no map-reduce: the text must fit one context window."""
+        if len(self.windows(transcript)) > 1:
+            raise TokenLimitError(
+                f"the text does not fit the model's context of {self.settings.context_window} tokens",
+                hint="Send a shorter text, or submit it as a transcript job (long calls are windowed there).",
+            )
+        provenance: list[Provenance] = []
+        warnings = list(transcript.warnings)
+        scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+        units = sentiment_units(transcript, self.settings.split_words)
+        return self._scorer().score(scope, units, provenance, warnings), provenance, warnings
 
     def _map_reduce(
         self, transcript: Transcript, plans: list[WindowPlan], units: list[Unit], scorer: SegmentScorer, run: _Run

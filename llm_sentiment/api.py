@@ -1,9 +1,12 @@
-"""The HTTP API (FastAPI): jobs, transcripts, analyses, questions, the LLM gateway, health and metrics.
+"""The HTTP API (FastAPI): jobs, transcripts, recordings, analyses, insights, questions, the LLM
+gateway, health and metrics (the vendors' endpoints are in ``vendor_api``).
 
 No LLM, parsing, database or file work runs on the event loop: plain ``def`` routes and
 dependencies run in the thread pool, LLM calls in a bounded executor of their own, jobs in the
 workers. Errors are the service's error hierarchy mapped onto HTTP statuses (``_STATUS``), with one
-body shape: ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}``.
+body shape: ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}`` (the vendors' routes
+answer in their vendor's shape instead, see ``ERROR_SHAPES``). Uploads are streamed to the input
+store as they arrive, never held whole in memory.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
@@ -34,10 +38,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import __version__
 from .analysis import Analysis, CustomAnswer, Provenance, Warning
 from .answers import UserQuestion, number_questions
+from .audio import probe
 from .auth import Principal, key_from_header
 from .auth import Scope as KeyScope
+from .blobs import BlobWriter
 from .errors import (
+    AudioTooLargeError,
+    AudioTooLongError,
     ConfigError,
+    DecodeFailedError,
     EmptyInputError,
     EncodingError,
     ForbiddenError,
@@ -53,7 +62,9 @@ from .errors import (
     JobNotReadyError,
     LLMSentimentError,
     ModelOutputError,
+    NoSpeechError,
     OneRoleError,
+    PlaylistError,
     ProviderError,
     ProviderRejectedError,
     ProviderTimeoutError,
@@ -62,18 +73,26 @@ from .errors import (
     RateLimitedError,
     SetupError,
     TemplateError,
+    TooManyChannelsError,
     UnauthorizedError,
     UnknownFormatError,
+    UnsupportedAudioError,
 )
 from .formats import INPUT_FORMATS, InputFormat, parse_transcript
 from .gateway import ChatCompletion, ChatCompletionRequest, complete, needs_transcript
 from .jobs import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
 from .llm import LLMClient
-from .roles import assign_roles, parse_roles_spec
+from .recording import limits_from
+from .roles import assign_roles, parse_channels_spec, parse_roles_spec
+from .scoring import Thresholds
 from .service import Service
 from .settings import Settings
 from .templates import PromptSet
 from .transcript import Transcript
+from .views import GRANULARITIES, INSIGHT_TYPES, SPEAKERS, VIEWS, Granularity, InsightType, Speaker
+from .views import assemblyai as assemblyai_view
+from .views import deepgram as deepgram_view
+from .views import insights as insights_view
 from .webhooks import check_url
 
 log = logging.getLogger(__name__)
@@ -83,6 +102,13 @@ T = TypeVar("T")
 # Most specific first: the first class an error is an instance of decides its status.
 _STATUS: tuple[tuple[type[LLMSentimentError], int], ...] = (
     (InputTooLargeError, 413),
+    (AudioTooLargeError, 413),
+    (AudioTooLongError, 413),
+    (UnsupportedAudioError, 415),
+    (PlaylistError, 415),
+    (TooManyChannelsError, 422),
+    (DecodeFailedError, 422),
+    (NoSpeechError, 422),
     (UnknownFormatError, 415),
     (EncodingError, 415),
     (EmptyInputError, 422),
@@ -124,15 +150,25 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def _error_response(status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        ErrorBody(error=detail).model_dump(mode="json", exclude_none=True),
-        status_code=status,
-        headers=dict(headers or {}),
-    )
+ErrorShape = Callable[[int, ErrorDetail], tuple[int, dict[str, Any]]]
+"""An error in a vendor's shape: (status, body) from our status and detail."""
+
+ERROR_SHAPES: list[tuple[str, ErrorShape]] = []
+"""(path prefix, shape): routes under the prefix answer errors in that shape (``vendor_api`` adds them)."""
 
 
-def error_response(error: LLMSentimentError) -> JSONResponse:
+def _error_response(
+    status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, path: str = ""
+) -> JSONResponse:
+    shape = next((shape for prefix, shape in ERROR_SHAPES if path.startswith(prefix)), None)
+    if shape is not None:
+        status, body = shape(status, detail)
+    else:
+        body = ErrorBody(error=detail).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def error_response(error: LLMSentimentError, path: str = "", status: int | None = None) -> JSONResponse:
     details = {k: v for k, v in error.details.items() if k != "field"}
     headers: dict[str, str] = {}
     if isinstance(error, RateLimitedError):
@@ -146,26 +182,42 @@ def error_response(error: LLMSentimentError) -> JSONResponse:
         field=error.details.get("field"),
         details=details or None,
     )
-    return _error_response(status_for(error), detail, headers)
+    return _error_response(status or status_for(error), detail, headers, path)
 
 
 # ---- request and response models ---------------------------------------------------------
 
 
-class JobParameters(BaseModel):
-    """How to read and analyse the input; the same choices as ``llm-sentiment analyze``."""
+class CallParameters(BaseModel):
+    """How to analyse a call; the same choices as ``llm-sentiment analyze``."""
 
     model_config = ConfigDict(extra="forbid")
 
     pipeline: Pipeline = Field(
         "full-analysis", description="`transcribe`: transcript only; `full-analysis`: also analyse."
     )
-    input_format: InputFormat = Field("auto", description="Transcript format; auto detects it.")
     roles: str | None = Field(None, max_length=500, description='Speaker roles, e.g. "Rep=agent,Caller=customer".')
     model: str | None = Field(None, max_length=200, description="Model group from the router config.")
     prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="Prompt version.")
     questions: list[UserQuestion] = Field(default_factory=list, max_length=20, description="Extra questions.")
     webhook_url: str | None = Field(None, max_length=2000, description="POSTed (signed) when the job finishes.")
+
+
+class JobParameters(CallParameters):
+    """A transcript's job: how to read it, and how to analyse it."""
+
+    input_format: InputFormat = Field("auto", description="Transcript format; auto detects it.")
+
+
+class AudioParameters(CallParameters):
+    """A recording's job: how to transcribe it, and how to analyse it."""
+
+    channels: str | None = Field(
+        None, max_length=100, description='Stereo: roles of channel 0 and 1, e.g. "agent,customer" (the default).'
+    )
+    language: str | None = Field(
+        None, pattern=r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$", description="Spoken language, e.g. en; default: detected."
+    )
 
 
 class TranscriptSubmission(JobParameters):
@@ -277,15 +329,21 @@ def job_response(job: Job) -> JobResponse:
 
 # ---- analysis views ----------------------------------------------------------------------
 
-ViewRenderer = Callable[[Job, Analysis], BaseModel]
+
+def _source(job: Job) -> str:
+    return job.input_name or f"/v1/jobs/{job.id}"
 
 
-def _native(_job: Job, analysis: Analysis) -> BaseModel:
-    return analysis
-
-
-ANALYSIS_VIEWS: dict[str, ViewRenderer] = {"native": _native}
-"""Shapes ``GET /v1/analysis/{id}?view=`` can answer in; each derives from the native ``Analysis``."""
+def render_view(job: Job, analysis: Analysis, view: str, settings: Settings) -> dict[str, Any]:
+    """The stored analysis in another service's shape (``views``: no second LLM pass), under the job's id."""
+    if view == "assemblyai":
+        return {**assemblyai_view(analysis, source=_source(job)), "id": job.id}
+    if view == "deepgram":
+        body = deepgram_view(analysis)
+        body["metadata"]["request_id"] = job.id
+        return body
+    thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
+    return {**insights_view(analysis, thresholds=thresholds), "job_id": job.id}
 
 
 # ---- plumbing ----------------------------------------------------------------------------
@@ -298,22 +356,27 @@ class BodyLimit:
     is replaced by the 413, however the app handled the interrupted read.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, recording_limit: int, recording_paths: tuple[str, ...]) -> None:
         self.app = app
         self.limit = limit
+        self.recording_limit = recording_limit
+        self.recording_paths = recording_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
+        path = str(scope.get("path", ""))
+        recording = path in self.recording_paths
+        limit = self.recording_limit if recording else self.limit
         too_large = InputTooLargeError(
-            f"the request body is larger than {self.limit} bytes",
-            hint="Raise LLM_SENTIMENT_MAX_UPLOAD_BYTES or send a smaller file.",
-            limit=self.limit,
+            f"the request body is larger than {limit} bytes",
+            hint=f"Raise LLM_SENTIMENT_{'MAX_AUDIO_MB' if recording else 'MAX_UPLOAD_BYTES'} or send a smaller file.",
+            limit=limit,
         )
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await error_response(too_large)(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await error_response(too_large, path)(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -324,7 +387,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     exceeded = True
                     raise too_large
             return message
@@ -334,7 +397,7 @@ class BodyLimit:
             if exceeded:
                 if not started:
                     started = True
-                    await error_response(too_large)(scope, receive, send)
+                    await error_response(too_large, path)(scope, receive, send)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -429,7 +492,7 @@ async def _in_llm_pool(request: Request, work: Callable[[], T]) -> T:
 # ---- submission --------------------------------------------------------------------------
 
 
-def _validate(service: Service, params: JobParameters) -> None:
+def _validate(service: Service, params: CallParameters) -> None:
     if params.model is not None and params.model not in service.router_config.groups():
         raise InvalidParameterError(
             "body.model",
@@ -445,9 +508,14 @@ def _validate(service: Service, params: JobParameters) -> None:
         parse_roles_spec(params.roles)
     if params.webhook_url is not None:
         check_url(params.webhook_url, service.settings.webhook_allow_private)
+    if isinstance(params, AudioParameters) and params.channels is not None:
+        try:
+            parse_channels_spec(params.channels)
+        except InputError as exc:
+            raise InvalidParameterError("body.channels", exc.message, hint=exc.hint) from None
 
 
-def _request_hash(kind: str, sha256: str, params: JobParameters) -> str:
+def _request_hash(kind: str, sha256: str, params: CallParameters) -> str:
     payload = json.dumps(
         {"kind": kind, "input": sha256, "params": params.model_dump(mode="json")}, sort_keys=True
     ).encode()
@@ -467,23 +535,40 @@ def _accept_transcript(
     transcript = parse_transcript(data, params.input_format)
     assign_roles(transcript, parse_roles_spec(params.roles) if params.roles else None)
     sha256, size = service.blobs.put(data, service.settings.max_upload_bytes)
+    return create_job(service, principal, "transcript", (sha256, size), name, params, idempotency_key)
+
+
+def create_job(
+    service: Service,
+    principal: Principal,
+    kind: InputKind,
+    stored: tuple[str, int],
+    name: str | None,
+    params: CallParameters,
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """The job over a stored input (removed again if the job cannot be created), dispatched to the workers."""
+    sha256, size = stored
+    audio = params if isinstance(params, AudioParameters) else None
     new = NewJob(
         tenant_id=principal.tenant_id,
-        kind="transcript",
+        kind=kind,
         pipeline=params.pipeline,
         input_sha256=sha256,
         input_bytes=size,
         input_name=name,
         options=JobOptions(
-            input_format=params.input_format,
+            input_format=params.input_format if isinstance(params, JobParameters) else "audio",
             roles=params.roles,
             model=params.model,
             prompts_version=params.prompts,
             questions=number_questions(params.questions),
+            language=audio.language if audio else None,
+            channels=audio.channels if audio else None,
         ),
         webhook_url=params.webhook_url,
         idempotency_key=idempotency_key,
-        request_hash=_request_hash("transcript", sha256, params),
+        request_hash=_request_hash(kind, sha256, params),
     )
     try:
         job, created = service.store.create(new)
@@ -506,7 +591,10 @@ def _validation_error(exc: ValidationError, prefix: str) -> RequestValidationErr
     )
 
 
-def _form_parameters(form: dict[str, str]) -> JobParameters:
+P = TypeVar("P", bound=CallParameters)
+
+
+def _form_parameters(form: dict[str, str], model: type[P]) -> P:
     raw: dict[str, Any] = dict(form)
     if "questions" in raw:
         try:
@@ -516,7 +604,7 @@ def _form_parameters(form: dict[str, str]) -> JobParameters:
                 "body.questions", "must be a JSON list of {question, context, answer_format}"
             ) from None
     try:
-        return JobParameters.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(exc, "body") from None
 
@@ -529,7 +617,7 @@ def _accept_upload(
     fields: dict[str, str],
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
-    return _accept_transcript(service, principal, data, name, _form_parameters(fields), idempotency_key)
+    return _accept_transcript(service, principal, data, name, _form_parameters(fields, JobParameters), idempotency_key)
 
 
 def _accept_json(service: Service, principal: Principal, body: bytes, idempotency_key: str | None) -> tuple[Job, bool]:
@@ -544,19 +632,191 @@ def _accept_json(service: Service, principal: Principal, body: bytes, idempotenc
     )
 
 
+class Spool:
+    """Streams a request's bytes into the input store, writing from a worker thread in large blocks."""
+
+    def __init__(self, writer: BlobWriter, block: int = 1 << 20) -> None:
+        self.writer = writer
+        self.block = block
+        self._pending = bytearray()
+
+    def add(self, data: bytes | bytearray | memoryview) -> None:
+        self._pending.extend(data)
+
+    async def drain(self, *, final: bool = False) -> None:
+        if len(self._pending) >= self.block or (final and self._pending):
+            data = bytes(self._pending)
+            self._pending.clear()
+            await asyncio.to_thread(self.writer.write, data)
+
+    async def discard(self) -> None:
+        self._pending.clear()
+        await asyncio.to_thread(self.writer.discard)
+
+
+_MAX_FIELD_BYTES = 64 << 10
+_MAX_FIELDS = 20
+
+
+class _Multipart:
+    """One multipart/form-data body, parsed as it streams in: the ``file`` part goes to the spool,
+    the other parts are small text fields."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self.has_file = False
+        self._headers: dict[bytes, bytes] = {}
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._name: str | None = None
+        self._value = bytearray()
+        self._in_file = False
+
+    def callbacks(self) -> dict[str, Callable[..., None]]:
+        return {
+            "on_part_begin": self._begin,
+            "on_header_field": lambda d, a, b: self._header_field.extend(d[a:b]),
+            "on_header_value": lambda d, a, b: self._header_value.extend(d[a:b]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_done,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+        }
+
+    def _begin(self) -> None:
+        self._headers.clear()
+        self._name, self._in_file = None, False
+        self._value.clear()
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_field).strip().lower()] = bytes(self._header_value).strip()
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def _headers_done(self) -> None:
+        from python_multipart.multipart import parse_options_header
+
+        _kind, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if name == "file":
+            if self.has_file:
+                raise InvalidParameterError("body.file", "send one recording per request")
+            self.has_file, self._in_file = True, True
+            filename = options.get(b"filename")
+            self.filename = filename.decode("utf-8", "replace")[:300] or None if filename else None
+        elif len(self.fields) >= _MAX_FIELDS:
+            raise InvalidParameterError("body", f"too many form fields (at most {_MAX_FIELDS})")
+        self._name = name
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            self.spool.add(memoryview(data)[start:end])
+            return
+        self._value.extend(data[start:end])
+        if len(self._value) > _MAX_FIELD_BYTES:
+            raise InvalidParameterError(f"body.{self._name}", f"longer than {_MAX_FIELD_BYTES} bytes")
+
+    def _end(self) -> None:
+        if not self._in_file and self._name is not None:
+            try:
+                self.fields[self._name] = self._value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidParameterError(f"body.{self._name}", "not UTF-8 text") from None
+
+
+async def receive_multipart(request: Request, spool: Spool) -> _Multipart:
+    """Parse a multipart body chunk by chunk; the file part never sits whole in memory."""
+    from python_multipart.exceptions import FormParserError
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise InvalidParameterError("header.content-type", "multipart/form-data without a boundary")
+    parts = _Multipart(spool)
+    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            await spool.drain()
+        parser.finalize()
+    except FormParserError as exc:
+        raise InvalidParameterError("body", f"malformed multipart body: {exc}") from None
+    await spool.drain(final=True)
+    return parts
+
+
+def _accept_recording(
+    service: Service,
+    principal: Principal,
+    writer: BlobWriter,
+    parts: _Multipart,
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """Parameters first, then the recording sniffed and size-checked by ``audio.probe``: nothing is
+    stored unless both pass. Decoding (duration, channels) happens in the worker."""
+    try:
+        params = _form_parameters(parts.fields, AudioParameters)
+        _validate(service, params)
+    except BaseException:
+        writer.discard()
+        raise
+    name = parts.filename or "recording"
+    limits = limits_from(service.settings)
+
+    def sniffed(path: FilePath) -> None:
+        probe(path, limits, name=name)
+
+    stored = writer.commit(check=sniffed)
+    return create_job(service, principal, "audio", stored, parts.filename, params, idempotency_key)
+
+
 def _transcript_bytes(value: str | dict[str, Any]) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-def _submission_schema() -> dict[str, Any]:
-    form_fields: dict[str, dict[str, Any]] = {
+def _form_fields(model: type[CallParameters]) -> dict[str, dict[str, Any]]:
+    fields: dict[str, dict[str, Any]] = {
         name: {"type": "string", "description": str(field.description or "")}
-        for name, field in JobParameters.model_fields.items()
+        for name, field in model.model_fields.items()
         if name not in ("questions",)
     }
-    form_fields["pipeline"]["enum"] = ["transcribe", "full-analysis"]
+    fields["pipeline"]["enum"] = ["transcribe", "full-analysis"]
+    fields["questions"] = {"type": "string", "description": "JSON list of {question, context, answer_format}."}
+    return fields
+
+
+def _audio_schema() -> dict[str, Any]:
+    form_fields = _form_fields(AudioParameters)
+    form_fields["language"]["pattern"] = r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "The recording: wav, flac, mp3, ogg/opus, m4a/mp4 audio or webm.",
+                            },
+                            **form_fields,
+                        },
+                    }
+                },
+            },
+        }
+    }
+
+
+def _submission_schema() -> dict[str, Any]:
+    form_fields = _form_fields(JobParameters)
     form_fields["input_format"]["enum"] = list(INPUT_FORMATS)
-    form_fields["questions"] = {"type": "string", "description": "JSON list of {question, context, answer_format}."}
     return {
         "requestBody": {
             "required": True,
@@ -655,6 +915,47 @@ async def submit_transcript(
     return job_response(job)
 
 
+@router.post(
+    "/v1/audio/ingest",
+    status_code=202,
+    response_model=JobResponse,
+    tags=["jobs"],
+    openapi_extra=_audio_schema(),
+    responses=_errors(413, 415),
+)
+async def ingest_audio(
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    principal: Ingest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
+    ] = None,
+) -> JobResponse:
+    """Submit a call recording (multipart `file`), streamed to disk and sniffed before anything is decoded."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise UnknownFormatError(
+            f"unsupported content type {content_type!r}",
+            hint="Send multipart/form-data with the recording as the `file` part.",
+        )
+    writer = await asyncio.to_thread(service.blobs.writer, limits_from(service.settings).max_bytes)
+    spool = Spool(writer)
+    try:
+        parts = await receive_multipart(request, spool)
+        if not parts.has_file:
+            raise InvalidParameterError("body.file", "missing: send the recording as the `file` part")
+    except BaseException:
+        await spool.discard()
+        raise
+    job, created = await asyncio.to_thread(_accept_recording, service, principal, writer, parts, idempotency_key)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return job_response(job)
+
+
 def _job(service: Service, principal: Principal, job_id: str) -> Job:
     job = service.store.get(job_id, principal.tenant_id)
     if job is None:
@@ -728,14 +1029,22 @@ def get_analysis(
     job_id: JobId,
     service: ServiceDep,
     principal: Reader,
-    view: Annotated[str, Query(max_length=40, description="Response shape: native.")] = "native",
+    view: Annotated[
+        str,
+        Query(max_length=40, description="Response shape: native, assemblyai, deepgram or insights."),
+    ] = "native",
 ) -> Response:
-    """The analysis of a completed `full-analysis` job."""
-    renderer = ANALYSIS_VIEWS.get(view)
-    if renderer is None:
-        raise InvalidParameterError(
-            "query.view", f"unknown view {view!r}", hint=f"Views: {', '.join(sorted(ANALYSIS_VIEWS))}."
-        )
+    """The analysis of a completed `full-analysis` job, in our shape or a vendor's (no second LLM pass)."""
+    if view not in VIEWS:
+        raise InvalidParameterError("query.view", f"unknown view {view!r}", hint=f"Views: {', '.join(VIEWS)}.")
+    job, stored = _stored_analysis(service, principal, job_id)
+    if view == "native":
+        return Response(stored, media_type="application/json")
+    body = render_view(job, Analysis.model_validate_json(stored), view, service.settings)
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+def _stored_analysis(service: Service, principal: Principal, job_id: str) -> tuple[Job, str]:
     job = _job(service, principal, job_id)
     _completed(job)
     if job.pipeline != "full-analysis":
@@ -746,10 +1055,52 @@ def get_analysis(
     stored = service.store.result(job.id, principal.tenant_id, "analysis")
     if stored is None:
         raise JobNotReadyError(f"job {job.id} has no analysis")
-    if view == "native":
-        return Response(stored, media_type="application/json")
-    body = renderer(job, Analysis.model_validate_json(stored))
-    return Response(body.model_dump_json(), media_type="application/json")
+    return job, stored
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise InvalidParameterError(
+            field, f"unknown {field.split('.')[-1]} {value!r}", hint=f"One of: {', '.join(allowed)}."
+        )
+    return value
+
+
+@router.get(
+    "/v1/insights/{job_id}",
+    tags=["results"],
+    response_model=None,
+    responses={
+        200: {"description": "The call-insights object (sentiment, behavioral, summary, recommendations)"},
+        **{status: _ERRORS[status] for status in (400, 401, 403, 404, 429)},
+    },
+)
+def get_insights(
+    job_id: JobId,
+    request: Request,
+    service: ServiceDep,
+    principal: Reader,
+    type: Annotated[str, Query(max_length=20, description="sentiment, behavioral, summary or all.")] = "all",
+    speaker: Annotated[str | None, Query(max_length=20, description="Agent or Customer.")] = None,
+    granularity: Annotated[str, Query(max_length=20, description="segment, minute or call.")] = "segment",
+) -> Response:
+    """The call-insights API: 404 while the job is unknown, processing or failed; 403 without full-analysis."""
+    insight_type = cast(InsightType, _choice(type, INSIGHT_TYPES, "query.type"))
+    who = cast(Speaker | None, _choice(speaker, SPEAKERS, "query.speaker"))
+    resolution = cast(Granularity, _choice(granularity, GRANULARITIES, "query.granularity"))
+    try:
+        job, stored = _stored_analysis(service, principal, job_id)
+    except JobFailedError as exc:  # the insights API knows no 409: a failed job has no insights
+        return error_response(exc, request.url.path, status=404)
+    thresholds = Thresholds(service.settings.positive_threshold, service.settings.negative_threshold)
+    body = insights_view(
+        Analysis.model_validate_json(stored),
+        thresholds=thresholds,
+        insight_type=insight_type,
+        speaker=who,
+        granularity=resolution,
+    )
+    return Response(json.dumps({**body, "job_id": job.id}, ensure_ascii=False), media_type="application/json")
 
 
 def _stored_transcript(service: Service, principal: Principal, job_id: str) -> Transcript:
@@ -851,13 +1202,17 @@ def create_app(
     )
     app.state.service = service
     app.include_router(router)
+    from .vendor_api import RECORDING_PATHS
+    from .vendor_api import router as vendor_router
+
+    app.include_router(vendor_router)
 
     @app.exception_handler(LLMSentimentError)
-    async def _service_error(_request: Request, exc: LLMSentimentError) -> JSONResponse:
-        return error_response(exc)
+    async def _service_error(request: Request, exc: LLMSentimentError) -> JSONResponse:
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field(tuple(first.get("loc", ("body",))))
@@ -867,14 +1222,20 @@ def create_app(
             field=field,
             details={"errors": [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg")} for e in errors]},
         )
-        return _error_response(422, detail)
+        return _error_response(422, detail, path=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route.not_found", 405: "route.method_not_allowed"}.get(exc.status_code, "request.invalid")
-        return _error_response(exc.status_code, ErrorDetail(code=code, message=str(exc.detail)), exc.headers)
+        detail = ErrorDetail(code=code, message=str(exc.detail))
+        return _error_response(exc.status_code, detail, exc.headers, request.url.path)
 
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_upload_bytes,
+        recording_limit=limits_from(settings).max_bytes,
+        recording_paths=("/v1/audio/ingest", *RECORDING_PATHS),
+    )
     app.add_middleware(RequestMetrics, service=service)
     _publish_models(app)
     return app

@@ -151,13 +151,15 @@ def _playlist(head: bytes) -> str | None:
     return None
 
 
-def sniff(path: Path) -> Container | None:
-    """The allowed container ``path`` holds, or None when it is not audio; playlists raise."""
+def sniff(path: Path, name: str | None = None) -> Container | None:
+    """The allowed container ``path`` holds, or None when it is not audio; playlists raise.
+
+    ``name`` is what messages call the file (an upload's own name, not its temporary file's)."""
     with path.open("rb") as f:
         head = f.read(_SNIFF_BYTES)
         if what := _playlist(head):
             raise PlaylistError(
-                f"{path.name} is {what}, not a recording",
+                f"{name or path.name} is {what}, not a recording",
                 hint="Playlists and manifests point at other files or URLs and are never opened; "
                 "pass the recording itself.",
             )
@@ -184,11 +186,11 @@ def looks_like_recording(path: Path) -> bool:
     return sniff(path) is not None or path.suffix.lower() in AUDIO_SUFFIXES
 
 
-def not_audio_error(path: Path) -> UnsupportedAudioError:
+def not_audio_error(path: Path, name: str | None = None) -> UnsupportedAudioError:
     with path.open("rb") as f:
         head = f.read(_SNIFF_BYTES)
     return UnsupportedAudioError(
-        f"{path.name} is not a supported recording ({_describe(head)})",
+        f"{name or path.name} is not a supported recording ({_describe(head)})",
         hint="Supported: wav, flac, mp3, ogg/opus, m4a/mp4 audio, webm. The content decides, not the file name.",
     )
 
@@ -256,26 +258,26 @@ def _chunks_follow(path: Path, offset: int, size: int) -> bool:
         return offset >= size - 1
 
 
-def probe(path: Path, limits: AudioLimits) -> Probe:
+def probe(path: Path, limits: AudioLimits, name: str | None = None) -> Probe:
     """Size limit, container and content hash; raises for anything that is not an allowed recording."""
-    size = _check_size(path, limits)
-    container = sniff(path)
+    size = _check_size(path, limits, name)
+    container = sniff(path, name)
     if container is None:
-        raise not_audio_error(path)
+        raise not_audio_error(path, name)
     return Probe(container=container, size_bytes=size, sha256=_sha256(path))
 
 
-def _check_size(path: Path, limits: AudioLimits) -> int:
+def _check_size(path: Path, limits: AudioLimits, name: str | None = None) -> int:
     if not path.exists():
         raise InputNotFoundError(f"{path}: no such file", hint="Check the path.")
     if path.is_dir():
         raise InputNotFoundError(f"{path}: is a directory, not a recording")
     size = path.stat().st_size
     if size == 0:
-        raise EmptyInputError(f"{path}: the file is empty", hint="Pass a recording with content.")
+        raise EmptyInputError(f"{name or path}: the file is empty", hint="Pass a recording with content.")
     if size > limits.max_bytes:
         raise AudioTooLargeError(
-            f"{path.name} is {size / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB",
+            f"{name or path.name} is {size / 1e6:.0f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB",
             hint="Split the recording, or raise LLM_SENTIMENT_MAX_AUDIO_MB.",
         )
     return size

@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,11 +45,20 @@ class BlobWriter:
         self._hash.update(chunk)
         self._file.write(chunk)
 
-    def commit(self) -> tuple[str, int]:
-        """Move the upload into the store; returns (sha256, size)."""
+    def commit(self, check: Callable[[Path], None] | None = None) -> tuple[str, int]:
+        """Move the upload into the store; returns (sha256, size).
+
+        ``check`` sees the complete file first (e.g. sniffing a recording): when it raises, the
+        upload is discarded and nothing enters the store."""
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+        if check is not None:
+            try:
+                check(self._path)
+            except BaseException:
+                self.discard()
+                raise
         digest = self._hash.hexdigest()
         target = self._store.path(digest)
         target.parent.mkdir(parents=True, exist_ok=True)

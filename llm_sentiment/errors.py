@@ -13,6 +13,7 @@
     │   ├── InputTooLargeError             input.too_large           18
     │   ├── InvalidParameterError          input.parameter           19  (a request field; ``field`` names it)
     │   ├── CallTooLongError               input.too_long            57  (one turn longer than a context window)
+    │   ├── TokenLimitError                input.token_limit         58  (a synchronous text request over its limit)
     │   └── AudioError       (a recording we will not or cannot decode)
     │       ├── UnsupportedAudioError      audio.unsupported_format  50
     │       ├── PlaylistError              audio.playlist            51
@@ -143,6 +144,13 @@ class InvalidParameterError(InputError):
 class CallTooLongError(InputError):
     code = "input.too_long"
     exit_code = 57
+
+
+class TokenLimitError(InputError):
+    """Synchronous requests (Deepgram's ``/v1/read``) must fit one context window; jobs are windowed instead."""
+
+    code = "input.token_limit"
+    exit_code = 58
 
 
 class AudioError(InputError):

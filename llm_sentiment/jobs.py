@@ -129,6 +129,20 @@ job_events = Table(
     Column("at", Float, nullable=False),
 )
 
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_uploads_sha256", "sha256"),
+    Index("ix_uploads_expires", "expires_at"),
+)
+"""Recordings uploaded with AssemblyAI's ``POST /v2/upload``, waiting for a ``POST /v2/transcript``."""
+
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
@@ -156,7 +170,7 @@ class JobOptions(BaseModel):
     prompts_version: str | None = None
     questions: list[UserQuestion] = Field(default_factory=list)
     language: str | None = None
-    channels: int | None = None
+    channels: str | None = Field(None, description='Stereo recordings: roles of channel 0 and 1, "agent,customer".')
 
 
 class Job(BaseModel):
@@ -411,8 +425,46 @@ class JobStore:
         return job
 
     def input_in_use(self, sha256: str) -> bool:
+        """A job or a pending upload still needs this stored input."""
         with self._read() as conn:
-            return conn.execute(select(jobs.c.id).where(jobs.c.input_sha256 == sha256).limit(1)).first() is not None
+            if conn.execute(select(jobs.c.id).where(jobs.c.input_sha256 == sha256).limit(1)).first() is not None:
+                return True
+            return conn.execute(select(uploads.c.id).where(uploads.c.sha256 == sha256).limit(1)).first() is not None
+
+    # ---- uploads (AssemblyAI's /v2/upload) ----------------------------------------------
+
+    def add_upload(self, tenant_id: str, sha256: str, size: int, ttl_s: float, now: float | None = None) -> str:
+        now = now or time.time()
+        upload_id = "upl_" + secrets.token_hex(16)
+        with self._write() as conn:
+            conn.execute(
+                insert(uploads).values(
+                    id=upload_id, tenant_id=tenant_id, sha256=sha256, bytes=size, created_at=now, expires_at=now + ttl_s
+                )
+            )
+        return upload_id
+
+    def upload(self, upload_id: str, tenant_id: str, now: float | None = None) -> tuple[str, int] | None:
+        """(sha256, bytes) of a tenant's live upload; another tenant's is indistinguishable from none."""
+        now = now or time.time()
+        with self._read() as conn:
+            row = conn.execute(
+                select(uploads.c.sha256, uploads.c.bytes).where(
+                    uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id, uploads.c.expires_at >= now
+                )
+            ).first()
+        return (str(row.sha256), int(row.bytes)) if row else None
+
+    def expire_uploads(self, now: float | None = None, limit: int = 500) -> list[str]:
+        """Forget expired uploads; returns their sha256s (the caller removes blobs no longer in use)."""
+        now = now or time.time()
+        with self._write() as conn:
+            rows = conn.execute(
+                select(uploads.c.id, uploads.c.sha256).where(uploads.c.expires_at < now).limit(limit)
+            ).all()
+            if rows:
+                conn.execute(delete(uploads).where(uploads.c.id.in_([r.id for r in rows])))
+        return sorted({str(r.sha256) for r in rows})
 
     def counts(self) -> dict[str, int]:
         with self._read() as conn:

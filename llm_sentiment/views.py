@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Literal
 
 from .aggregate import Placed, place, tally
-from .analysis import Analysis, Label, Tally
+from .analysis import Analysis, Label, Provenance, SegmentSentiment, Tally
 from .scoring import Thresholds
 from .transcript import Role
 
@@ -79,9 +79,36 @@ def assemblyai(analysis: Analysis, *, source: str) -> dict[str, Any]:
 
 
 def deepgram(analysis: Analysis) -> dict[str, Any]:
+    overall = analysis.timeline.overall.tally if analysis.timeline else None
+    return deepgram_response(
+        analysis.segments,
+        overall,
+        model=analysis.model,
+        provenance=analysis.provenance,
+        language=analysis.transcript.language or "en",
+        request_id=call_id(analysis),
+    )
+
+
+def average(segments: list[SegmentSentiment], thresholds: Thresholds) -> Tally | None:
+    """The duration-weighted mean of scored segments (estimated from word counts when untimed)."""
+    placed, _measured = place(segments)
+    return tally(((p.segment, p.weight) for p in placed), thresholds)
+
+
+def deepgram_response(
+    scored: list[SegmentSentiment],
+    overall: Tally | None,
+    *,
+    model: str,
+    provenance: list[Provenance],
+    language: str,
+    request_id: str,
+) -> dict[str, Any]:
+    """Deepgram's text-intelligence response over scored segments (also ``POST /v1/read``'s answer)."""
     segments = []
     word = 0
-    for s in analysis.segments:
+    for s in scored:
         count = len(s.text.split())
         segments.append(
             {
@@ -93,14 +120,13 @@ def deepgram(analysis: Analysis) -> dict[str, Any]:
             }
         )
         word += count
-    overall = analysis.timeline.overall.tally if analysis.timeline else None
-    batches = [p for p in analysis.provenance if p.segment_ids is not None]
+    batches = [p for p in provenance if p.segment_ids is not None]
     return {
         "metadata": {
-            "request_id": call_id(analysis),
-            "language": analysis.transcript.language or "en",
+            "request_id": request_id,
+            "language": language,
             "sentiment_info": {
-                "model_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"llm-sentiment:{analysis.model}")),
+                "model_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"llm-sentiment:{model}")),
                 "input_tokens": sum(p.prompt_tokens for p in batches),
                 "output_tokens": sum(p.completion_tokens for p in batches),
             },

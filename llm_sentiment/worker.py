@@ -1,8 +1,9 @@
 """Running jobs: one job under its lease (``JobRunner``), the embedded pool of worker threads that
 ``serve`` starts, and the periodic upkeep every worker node runs (``Maintenance``).
 
-A job runs the same pipeline as ``llm-sentiment analyze``: parse the stored input with
-``formats.parse_transcript``, assign roles, and for ``full-analysis`` run the ``Analyzer``. The
+A job runs the same pipeline as ``llm-sentiment analyze``: parse the stored transcript with
+``formats.parse_transcript`` or transcribe the stored recording with ``pipeline.load_call`` (stage
+``transcribing``), assign roles, and for ``full-analysis`` run the ``Analyzer``. The
 lease is renewed by a heartbeat while the job runs and at every answered question; a worker that
 lost its lease stops at the next question and writes nothing.
 """
@@ -23,7 +24,8 @@ from .errors import InputError, LLMSentimentError, ProviderError, ProviderReject
 from .formats import InputFormat, parse_transcript
 from .jobs import Claimed, Job, JobStore, Stage, webhook_body
 from .llm import LLMClient
-from .pipeline import build_analyzer
+from .pipeline import build_analyzer, build_role_question, load_call
+from .recording import AudioOptions
 from .roles import assign_roles, parse_roles_spec
 from .settings import Settings
 from .telemetry import Telemetry
@@ -32,6 +34,8 @@ from .transcript import Transcript
 log = logging.getLogger(__name__)
 
 _PARSED_AT = 0.05
+_TRANSCRIBED_AT = 0.3  # share of a full analysis of a recording that transcribing it counts for
+_PROGRESS_STEP = 0.02  # smallest progress change written while transcribing
 _BLOB_GRACE_S = 120.0
 _RESEND_AFTER_S = 300.0  # a queued job not taken this long after sending: the broker lost it
 
@@ -143,13 +147,40 @@ class JobRunner:
 
     def _execute(self, job: Job, token: str, heartbeat: _Heartbeat) -> Analysis | None:
         started = time.monotonic()
-        transcript = self._transcript(job, token)
+        transcript = self._recording(job, token) if job.kind == "audio" else self._transcript(job, token)
         if not self.store.save_transcript(job.id, token, transcript.model_dump_json()):
             raise LeaseLostError(job.id)
-        self.telemetry.stage_seconds.labels(stage="parsing").observe(time.monotonic() - started)
+        stage = "transcribing" if job.kind == "audio" else "parsing"
+        self.telemetry.stage_seconds.labels(stage=stage).observe(time.monotonic() - started)
         if job.pipeline != "full-analysis":
             return None
-        return self._analyze(job, token, transcript, heartbeat)
+        return self._analyze(job, token, transcript, heartbeat, _TRANSCRIBED_AT if job.kind == "audio" else _PARSED_AT)
+
+    def _recording(self, job: Job, token: str) -> Transcript:
+        """Decode, transcribe and tell the speakers apart, exactly as ``analyze call.wav`` does."""
+        self._stage(job, token, "transcribing", 0.0)
+        options = job.options
+        span = _TRANSCRIBED_AT if job.pipeline == "full-analysis" else 1 - _PARSED_AT
+        written = 0.0
+
+        def heard(_stage: str, fraction: float) -> None:
+            nonlocal written
+            if span * fraction - written >= _PROGRESS_STEP:
+                written = span * fraction
+                self._stage(job, token, "transcribing", written)
+
+        question = build_role_question(
+            self.settings, self.llm, model=options.model, prompts_version=options.prompts_version
+        )
+        return load_call(
+            self.blobs.path(job.input_sha256),
+            input_format="audio",
+            roles=options.roles,
+            audio=AudioOptions(language=options.language, channels=options.channels),
+            settings=self.settings,
+            question=question,
+            progress=heard,
+        )
 
     def _transcript(self, job: Job, token: str) -> Transcript:
         if job.kind != "transcript":
@@ -160,12 +191,12 @@ class JobRunner:
         transcript = parse_transcript(data, cast(InputFormat, options.input_format))
         return assign_roles(transcript, parse_roles_spec(options.roles) if options.roles else None)
 
-    def _analyze(self, job: Job, token: str, transcript: Transcript, heartbeat: _Heartbeat) -> Analysis:
-        self._stage(job, token, "analyzing", _PARSED_AT)
+    def _analyze(self, job: Job, token: str, transcript: Transcript, heartbeat: _Heartbeat, start: float) -> Analysis:
+        self._stage(job, token, "analyzing", start)
         started = time.monotonic()
         options = job.options
         analyzer = build_analyzer(self.settings, self.llm, model=options.model, prompts_version=options.prompts_version)
-        total = 6 + len(options.questions)
+        total = max(1, analyzer.steps(transcript, options.questions))
         done = 0
 
         def advance(_step: str) -> None:
@@ -173,7 +204,7 @@ class JobRunner:
             done += 1
             if heartbeat.lost.is_set():
                 raise LeaseLostError(job.id)
-            self._stage(job, token, "analyzing", _PARSED_AT + (1 - _PARSED_AT) * done / total)
+            self._stage(job, token, "analyzing", start + (1 - start) * done / total)
 
         analysis = analyzer.analyze(transcript, options.questions, progress=advance)
         self.telemetry.stage_seconds.labels(stage="analyzing").observe(time.monotonic() - started)
@@ -266,6 +297,9 @@ class Maintenance:
             self.store.delete(job.id)
             if not self.store.input_in_use(job.input_sha256):
                 self.blobs.remove(job.input_sha256, older_than_s=_BLOB_GRACE_S)
+        for sha256 in self.store.expire_uploads(now=now):
+            if not self.store.input_in_use(sha256):
+                self.blobs.remove(sha256, older_than_s=_BLOB_GRACE_S)
         self.blobs.clean_tmp(older_than_s=max(3600.0, self.settings.job_lease_s))
         return {"abandoned": abandoned, "redispatched": redispatched, "expired": [j.id for j in expired]}
 

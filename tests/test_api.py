@@ -121,7 +121,7 @@ def test_transcript_job_runs_the_same_analysis_as_the_cli(api: Api, settings: Se
         [build_question(question)],
     )
     assert transcript == json.loads(expected.transcript.model_dump_json())
-    strip = lambda a: {k: v for k, v in a.items() if k != "provenance"}  # noqa: E731 - latencies differ
+    strip = lambda a: {k: v for k, v in a.items() if k not in ("provenance", "timings")}  # noqa: E731 - latencies differ
     assert strip(analysis) == strip(json.loads(expected.model_dump_json()))
     assert [p["question_id"] for p in analysis["provenance"]] == [p.question_id for p in expected.provenance]
 
@@ -381,7 +381,9 @@ def test_delete_while_running_stops_the_job(tmp_path: Path) -> None:
         assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
         asked = len(api.llm.requests)
         time.sleep(1.0)
-        assert len(api.llm.requests) <= asked + 1  # stops at the next question
+        # Stops at the next step: the one in flight may ask twice (a segment batch without logprobs
+        # is asked again for confidences), never the dozen a whole analysis asks.
+        assert len(api.llm.requests) <= asked + 2
         assert client.get(f"/v1/jobs/{job_id}").status_code == 404
 
 
