@@ -100,3 +100,17 @@ def audio_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = tmp_path_factory.mktemp("audio-caches")
     return Settings(cache_path=root / "llm", transcript_cache_path=root / "transcripts")
+
+
+@pytest.fixture(scope="session")
+def spoken_call(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A short stereo support call rendered with espeak-ng (agent on channel 0), for the HTTP audio tests."""
+    from llm_sentiment.render_audio import Turn, render_call
+
+    turns = [
+        Turn(role="agent", text="Thank you for calling Acme support. How can I help you today?"),
+        Turn(role="customer", text="My internet has been down all morning and I am really frustrated."),
+        Turn(role="agent", text="I am sorry about that. I have reset your line, so it should work now."),
+        Turn(role="customer", text="It works now. Thank you so much for your help."),
+    ]
+    return render_call(turns, tmp_path_factory.mktemp("spoken") / "call.wav")
