@@ -63,8 +63,17 @@ _UPLOAD_URL = re.compile(r"^/v2/upload/(upl_[0-9a-f]{32})$")
 # ---- error shapes ------------------------------------------------------------------------
 
 
+def _message(detail: ErrorDetail) -> str:
+    """The message naming the field as the vendors do (``audio_url``, not our ``body.audio_url: `` prefix)."""
+    if not detail.field:
+        return detail.message
+    name = detail.field.split(".")[-1]
+    rest = detail.message.removeprefix(f"{detail.field}: ")
+    return rest if name in rest else f"{name}: {rest}"
+
+
 def _assemblyai_error(status: int, detail: ErrorDetail) -> tuple[int, dict[str, Any]]:
-    return (400 if status == 422 else status), {"error": detail.message}
+    return (400 if status == 422 else status), {"error": _message(detail)}
 
 
 _DEEPGRAM_CODES = {
@@ -86,7 +95,7 @@ def _deepgram_error(status: int, detail: ErrorDetail) -> tuple[int, dict[str, An
         code = detail.code.upper().replace(".", "_")
     return (400 if status == 422 else status), {
         "err_code": code,
-        "err_msg": detail.message,
+        "err_msg": _message(detail),
         "request_id": str(uuid.uuid4()),
     }
 
