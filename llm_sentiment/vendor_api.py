@@ -123,6 +123,33 @@ class TranscriptRequest(BaseModel):
     webhook_url: str | None = Field(None, max_length=2000, description="Gets our signed job webhook when done.")
 
 
+_TRANSCRIPT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "AssemblyAI's transcript object",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+_AAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": text,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+            }
+        },
+    }
+    for status, text in {
+        400: "Bad request",
+        401: "Missing or invalid API key",
+        403: "The key lacks the permission",
+        404: "Unknown transcript",
+        413: "Recording too large",
+        415: "Not a supported recording",
+        429: "Rate limited",
+    }.items()
+}
+
+
 def _store_upload(service: Service, principal: Principal, spool: Spool) -> str:
     limits = limits_from(service.settings)
 
@@ -137,6 +164,7 @@ def _store_upload(service: Service, principal: Principal, spool: Spool) -> str:
     UPLOAD_PATH,
     response_model=UploadResponse,
     tags=["assemblyai"],
+    responses=_AAI_ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -261,33 +289,6 @@ def transcript_body(service: Service, principal: Principal, job: Job) -> dict[st
 
 def _json(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
-
-
-_TRANSCRIPT_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "AssemblyAI's transcript object",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-}
-_AAI_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": text,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-            }
-        },
-    }
-    for status, text in {
-        400: "Bad request",
-        401: "Missing or invalid API key",
-        403: "The key lacks the permission",
-        404: "Unknown transcript",
-        413: "Recording too large",
-        415: "Not a supported recording",
-        429: "Rate limited",
-    }.items()
-}
 
 
 @router.post(
