@@ -3,11 +3,12 @@
 The server (a real uvicorn, ``create_app`` with ``FakeLLM(delay_s=...)`` and N embedded workers)
 runs in a child process; this process drives ``--clients`` concurrent clients that submit
 ``--jobs`` transcripts (``POST /v1/transcripts``) and, while the workers are saturated by the
-backlog, poll ``GET /v1/jobs/{id}``, read ``GET /v1/analysis/{id}`` and probe ``GET /healthz``.
-It prints throughput and p50/p95/p99 per endpoint, the health latency idle vs saturated (the
-ratio), and checks that no request was lost: every POST answered 202 and every job completed.
-Bounded in count (``--jobs``) and time (``--max-seconds``). ``GET /v1/insights`` joins the mix once
-that endpoint exists.
+backlog, poll ``GET /v1/jobs/{id}``, read ``GET /v1/analysis/{id}`` and ``GET /v1/insights/{id}``
+(random ``type``/``speaker``/``granularity``) and probe ``GET /healthz``; then every client reads
+insights of the completed jobs as fast as it can (``--insights`` requests in all). It prints
+throughput and p50/p95/p99 per endpoint, the health latency idle vs saturated (the ratio), and
+checks that no request was lost: every POST answered 202, every job completed, every insights
+read answered 200. Bounded in count (``--jobs``, ``--insights``) and time (``--max-seconds``).
 
     .venv/bin/python bench/http_load.py --clients 16 --jobs 200 --workers 2 --llm-delay 0.05
 """
@@ -90,7 +91,7 @@ async def _timed(
     except httpx.HTTPError as exc:
         series.add(started, type(exc).__name__, ok=False)
         return None
-    series.add(started, response.status_code, ok=response.status_code < 500 and response.status_code != 429)
+    series.add(started, response.status_code, ok=response.status_code < 400)
     return response
 
 
@@ -143,7 +144,7 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
         with Probe(f"{base_url}/healthz") as idle_probe:
             await asyncio.sleep(3.0)
 
-        post, poll, read = Series(), Series(), Series()
+        post, poll, read, insight, insight_burst = Series(), Series(), Series(), Series(), Series()
         job_ids: list[str] = []
         completed: set[str] = set()
         deadline = time.monotonic() + args.max_seconds
@@ -164,7 +165,16 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
                 if response is not None and response.status_code == 200 and response.json()["status"] == "completed":
                     completed.add(job_id)
                     await _timed(client, read, "GET", f"/v1/analysis/{job_id}")
+                    await _timed(client, insight, "GET", f"/v1/insights/{job_id}", params=_insights_query())
                 await asyncio.sleep(args.poll_interval)
+
+        insights_left = [args.insights]
+
+        async def insights_reader() -> None:
+            while insights_left[0] > 0 and completed and time.monotonic() < deadline:
+                insights_left[0] -= 1
+                job_id = random.choice(sorted(completed))
+                await _timed(client, insight_burst, "GET", f"/v1/insights/{job_id}", params=_insights_query())
 
         with Probe(f"{base_url}/healthz") as burst_probe:
             post.started = time.perf_counter()
@@ -172,9 +182,13 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
             post.ended = time.perf_counter()
         backlog = await _backlog(client)
         with Probe(f"{base_url}/healthz") as drain_probe:
-            poll.started = read.started = time.perf_counter()
+            poll.started = read.started = insight.started = time.perf_counter()
             await asyncio.gather(*(reader() for _ in range(args.clients)))
-            poll.ended = read.ended = time.perf_counter()
+            poll.ended = read.ended = insight.ended = time.perf_counter()
+        with Probe(f"{base_url}/healthz") as insights_probe:
+            insight_burst.started = time.perf_counter()
+            await asyncio.gather(*(insights_reader() for _ in range(args.clients)))
+            insight_burst.ended = time.perf_counter()
 
         lost = [j for j in job_ids if j not in completed]
         for job_id in lost[:]:
@@ -190,9 +204,12 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
     print(post.row("POST /v1/transcripts (burst)"))
     print(poll.row("GET /v1/jobs/{id}"))
     print(read.row("GET /v1/analysis/{id}"))
+    print(insight.row("GET /v1/insights/{id} (draining)"))
+    print(insight_burst.row("GET /v1/insights/{id} (burst)"))
     print(idle.row("GET /healthz idle"))
     print(burst.row("GET /healthz during the burst"))
     print(drain.row("GET /healthz, workers saturated"))
+    print(insights_probe.series.row("GET /healthz, insights burst"))
     print(f"backlog after the burst: {backlog} jobs queued or running; drained in {drain.ended - drain.started:.1f}s")
     idle_p99 = _percentile(sorted(idle.latencies_ms), 99)
     busy_p99 = _percentile(sorted(drain.latencies_ms), 99)
@@ -202,8 +219,22 @@ async def run(args: argparse.Namespace, base_url: str, key: str) -> int:
         f"{busy_p99 / max(idle_p99, 1e-9):.2f}x (target < {HEALTH_TARGET_P99_MS:.0f} ms: {verdict})"
     )
     refused = sum(post.errors.values())
-    print(f"requests lost: {refused} refused submissions, {len(lost)} of {len(job_ids)} jobs not completed")
-    return 0 if not lost and not refused and len(job_ids) == args.jobs else 1
+    failed_insights = sum(insight.errors.values()) + sum(insight_burst.errors.values())
+    print(
+        f"requests lost: {refused} refused submissions, {len(lost)} of {len(job_ids)} jobs not completed, "
+        f"{failed_insights} insights reads failed"
+    )
+    return 0 if not lost and not refused and not failed_insights and len(job_ids) == args.jobs else 1
+
+
+def _insights_query() -> dict[str, str]:
+    query = {
+        "type": random.choice(["all", "sentiment", "behavioral", "summary"]),
+        "granularity": random.choice(["segment", "minute", "call"]),
+    }
+    if random.random() < 0.5:
+        query["speaker"] = random.choice(["Agent", "Customer"])
+    return query
 
 
 async def _backlog(client: httpx.AsyncClient) -> int:
@@ -240,6 +271,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=200, help="transcripts submitted (bounded)")
     parser.add_argument("--workers", type=int, default=2, help="embedded worker threads")
     parser.add_argument("--llm-delay", type=float, default=0.05, help="FakeLLM seconds per question")
+    parser.add_argument("--insights", type=int, default=1000, help="insights reads in the final burst (bounded)")
     parser.add_argument("--poll-interval", type=float, default=0.1, help="each reader's pause between polls")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop after this long regardless")
     args = parser.parse_args()
