@@ -201,7 +201,7 @@ class JobRunner:
 
         def advance(_step: str) -> None:
             nonlocal done
-            done += 1
+            done = min(done + 1, total)
             if heartbeat.lost.is_set():
                 raise LeaseLostError(job.id)
             self._stage(job, token, "analyzing", start + (1 - start) * done / total)

@@ -223,7 +223,7 @@ def test_analysis_of_a_recording_carries_behavior_and_roles(
         )
         fake.enqueue({"quotes": [said], "reasoning": "Calm throughout."})
     prompts = PromptSet(audio_settings.prompts_dir, audio_settings.prompts_version)
-    analysis = Analyzer(fake, prompts, audio_settings).analyze(transcript)
+    analysis = Analyzer(fake, prompts, audio_settings).analyze(transcript, parts=())
     assert analysis.behavioral is not None and analysis.behavioral.customer.interruptions == 1
     assert analysis.role_mapping.source == "channel" and analysis.transcript.source_format == "audio"
     assert "[1] AGENT: Thank you for calling" in fake.requests[0].messages[0].content
