@@ -22,7 +22,7 @@ from .llm import ChatMessage, LLMClient
 from .metrics import behavioral
 from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
 from .settings import Settings
-from .templates import PromptSet
+from .templates import PromptSet, segment_rows
 from .transcript import Role, Segment, Transcript
 
 Progress = Callable[[str], None]
@@ -61,10 +61,14 @@ def question_messages(
     max_quotes: int = 3,
     question: UserQuestion | None = None,
 ) -> list[ChatMessage]:
-    """The exact messages one question sends; ``label`` feeds the evidence questions, ``question`` custom ones."""
+    """The exact messages one question sends; ``label`` feeds the evidence questions, ``question`` custom ones.
+
+    Label questions get ``lines``, the target role's own segments (all segments for the call), so a
+    template can show a small model the words it must judge right next to the question.
+    """
     for target in _TARGETS:
         if question_id == f"{target.key}_sentiment":
-            return prompts.messages(question_id, transcript)
+            return prompts.messages(question_id, transcript, lines=segment_rows(transcript, target.role))
         if question_id == f"{target.key}_evidence":
             return prompts.messages(
                 "evidence",
@@ -94,11 +98,28 @@ class Analyzer:
         self.settings = settings
         self.model = model or settings.model
         self.thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
+        self._explicit_thresholds = bool({"positive_threshold", "negative_threshold"} & settings.model_fields_set)
+
+    def thresholds_for(self, target: str) -> Thresholds:
+        """Thresholds set in the environment win; then the prompt version's calibration for this model."""
+        calibration = self.prompts.calibration
+        if self._explicit_thresholds or calibration is None:
+            return self.thresholds
+        return calibration.thresholds(self.model, target) or self.thresholds
 
     def analyze(
-        self, transcript: Transcript, questions: list[UserQuestion] | None = None, progress: Progress | None = None
+        self,
+        transcript: Transcript,
+        questions: list[UserQuestion] | None = None,
+        progress: Progress | None = None,
+        *,
+        explain: bool = True,
     ) -> Analysis:
-        """``transcript`` must already carry roles (``roles.assign_roles``)."""
+        """``transcript`` must already carry roles (``roles.assign_roles``).
+
+        ``explain=False`` asks only the label questions (no quotes, no reasoning): a fast pass for
+        prompt iteration in the eval harness.
+        """
         assert transcript.role_mapping is not None, "assign roles before analysis"
         questions = questions or []
         provenance: list[Provenance] = []
@@ -113,7 +134,7 @@ class Analyzer:
             )
         results: dict[str, Sentiment] = {}
         for target in _TARGETS:
-            results[target.key] = self._sentiment(transcript, target, provenance, warnings, progress)
+            results[target.key] = self._sentiment(transcript, target, provenance, warnings, progress, explain)
         answers = [self._custom(transcript, q, provenance, warnings, progress) for q in questions]
         return Analysis(
             transcript=transcript,
@@ -135,6 +156,7 @@ class Analyzer:
         provenance: list[Provenance],
         warnings: list[Warning],
         progress: Progress | None,
+        explain: bool,
     ) -> Sentiment:
         question_id = f"{target.key}_sentiment"
         template = self.prompts[question_id]
@@ -154,11 +176,22 @@ class Analyzer:
         if progress:
             progress(question_id)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
+        thresholds = self.thresholds_for(target.key)
         scored = (
-            from_probabilities(probabilities, self.thresholds)
+            from_probabilities(probabilities, thresholds)
             if probabilities
-            else from_model(labelled.value.label, labelled.value.confidence, self.thresholds)
+            else from_model(labelled.value.label, labelled.value.confidence, thresholds)
         )
+        if not explain:
+            return Sentiment(
+                label=scored.label,
+                score=scored.score,
+                confidence=scored.confidence,
+                confidence_source=scored.source,
+                probabilities=scored.probabilities,
+                reasoning="",
+                quotes=[],
+            )
 
         segments = segments_for(transcript.segments, target.role)
         evidence_id = f"{target.key}_evidence"

@@ -9,7 +9,9 @@
     │   ├── InvalidTranscriptError         input.invalid_transcript  14
     │   ├── OneRoleError                   input.one_role            15
     │   ├── RolesSpecError                 input.roles_spec          16
-    │   └── QuestionsFileError             input.questions           17
+    │   ├── QuestionsFileError             input.questions           17
+    │   ├── DatasetError                   input.dataset             18
+    │   └── EvalFileError                  input.eval_file           19  (thresholds, baseline results)
     ├── SetupError           (the installation or configuration needs fixing)
     │   ├── ModelMissingError              model.missing             20
     │   ├── ModelCorruptError              model.corrupt             21
@@ -17,12 +19,14 @@
     │   └── TemplateError                  prompt.invalid            23
     ├── ModelOutputError     (the LLM answered, but not usefully)
     │   └── InvalidAnswerError             llm.invalid_answer        30
-    └── ProviderError        (the LLM could not be reached; fallback models are tried)
-        ├── ProviderTimeoutError           llm.timeout               40
-        ├── ProviderRateLimitError         llm.rate_limited          41
-        ├── ProviderUnavailableError       llm.unavailable           42
-        ├── ProviderRejectedError          llm.rejected              43  (4xx other than 429: no fallback)
-        └── AllModelsFailedError           llm.all_failed            44
+    ├── ProviderError        (the LLM could not be reached; fallback models are tried)
+    │   ├── ProviderTimeoutError           llm.timeout               40
+    │   ├── ProviderRateLimitError         llm.rate_limited          41
+    │   ├── ProviderUnavailableError       llm.unavailable           42
+    │   ├── ProviderRejectedError          llm.rejected              43  (4xx other than 429: no fallback)
+    │   └── AllModelsFailedError           llm.all_failed            44
+    └── QualityGateError     (an eval ran; its results are below the gate)
+        └── BelowThresholdError            eval.below_threshold      50
 
 Only ``ProviderError`` subclasses marked ``retryable`` trigger a fallback model: a bad request
 or a malformed answer would fail the same way on the next model.
@@ -100,6 +104,16 @@ class QuestionsFileError(InputError):
     exit_code = 17
 
 
+class DatasetError(InputError):
+    code = "input.dataset"
+    exit_code = 18
+
+
+class EvalFileError(InputError):
+    code = "input.eval_file"
+    exit_code = 19
+
+
 class SetupError(LLMSentimentError):
     code = "setup.invalid"
     exit_code = 22
@@ -166,3 +180,13 @@ class AllModelsFailedError(ProviderError):
     code = "llm.all_failed"
     exit_code = 44
     retryable = False
+
+
+class QualityGateError(LLMSentimentError):
+    code = "eval.gate"
+    exit_code = 50
+
+
+class BelowThresholdError(QualityGateError):
+    code = "eval.below_threshold"
+    exit_code = 50

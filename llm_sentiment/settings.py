@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     router_config: Path = Field(REPO_ROOT / "configs" / "models.yaml")
     prompts_dir: Path = Field(REPO_ROOT / "prompts")
     prompts_version: str = "v1"
+    evals_dir: Path = Field(REPO_ROOT / "evals", description="Eval datasets (datasets/<name>/) and thresholds.yaml.")
     threads: int = Field(default_factory=_default_threads, ge=1)
     n_ctx: int = Field(8192, ge=512)
     n_batch: int = Field(512, ge=8)

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import TemplateError
 from .llm import ChatMessage
-from .transcript import Transcript
+from .scoring import Calibration
+from .transcript import Role, Transcript
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 _DELIMITER = re.compile(r"</?\s*transcript\s*>", re.IGNORECASE)
@@ -87,6 +88,7 @@ class PromptSet:
 
     A version may hold only what it changes: ``prompts/<version>/version.yaml`` with ``extends: v1``
     takes every template it does not define from that version (and so on up the chain).
+    ``calibration.yaml`` (score bands fitted for this version's own prompts) is never inherited.
     """
 
     def __init__(self, root: Path, version: str) -> None:
@@ -104,6 +106,7 @@ class PromptSet:
             self.templates.update(own)
         if SYSTEM_ID not in self.templates:
             raise TemplateError(f"{chain[0]}: no template with id 'system'")
+        self.calibration = _calibration(chain[0] / "calibration.yaml")
 
     def __getitem__(self, template_id: str) -> QuestionTemplate:
         try:
@@ -116,13 +119,22 @@ class PromptSet:
 
     def system_message(self, transcript: Transcript) -> ChatMessage:
         """Identical for every question of a call, so the model reuses its KV cache for the transcript."""
-        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript)))
+        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=segment_rows(transcript)))
 
     def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
         return [
             self.system_message(transcript),
             ChatMessage(role="user", content=self[template_id].render(**variables)),
         ]
+
+
+def _calibration(path: Path) -> Calibration | None:
+    if not path.is_file():
+        return None
+    try:
+        return Calibration.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise TemplateError(f"{path}: bad calibration: {exc}") from None
 
 
 def _version_chain(root: Path, version: str) -> list[Path]:
@@ -158,7 +170,8 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:
+def segment_rows(transcript: Transcript, role: Role | None = None) -> list[dict[str, Any]]:
+    """Template rows for the transcript's segments (one role's only, when given)."""
     return [
         {
             "id": s.id,
@@ -168,4 +181,5 @@ def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:
             "text": s.text,
         }
         for s in transcript.segments
+        if role is None or s.role == role
     ]
