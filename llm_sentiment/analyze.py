@@ -20,9 +20,9 @@ from .errors import TemplateError
 from .grounding import ground_quote, quotable_sentences, segments_for
 from .llm import ChatMessage, LLMClient
 from .metrics import behavioral
-from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
+from .scoring import Scored, Thresholds, from_model, from_probabilities, label_probabilities
 from .settings import Settings
-from .templates import PromptSet, segment_rows
+from .templates import PromptSet, role_rows
 from .transcript import Role, Segment, Transcript
 
 Progress = Callable[[str], None]
@@ -68,7 +68,7 @@ def question_messages(
     """
     for target in _TARGETS:
         if question_id == f"{target.key}_sentiment":
-            return prompts.messages(question_id, transcript, lines=segment_rows(transcript, target.role))
+            return prompts.messages(question_id, transcript, lines=role_rows(transcript, target.role))
         if question_id == f"{target.key}_evidence":
             return prompts.messages(
                 "evidence",
@@ -132,9 +132,16 @@ class Analyzer:
                     f"(confidence {transcript.role_mapping.confidence:.2f}); pass --roles to set it",
                 )
             )
-        results: dict[str, Sentiment] = {}
-        for target in _TARGETS:
-            results[target.key] = self._sentiment(transcript, target, provenance, warnings, progress, explain)
+        # Every label first, then every explanation: questions that share the transcript prefix run
+        # back to back, so llama.cpp computes the transcript once even when label questions use their
+        # own short system message.
+        scored = {t.key: self._label(transcript, t, provenance, progress) for t in _TARGETS}
+        results = {
+            t.key: self._explain(transcript, t, scored[t.key], provenance, warnings, progress)
+            if explain
+            else _sentiment(scored[t.key], "", [])
+            for t in _TARGETS
+        }
         answers = [self._custom(transcript, q, provenance, warnings, progress) for q in questions]
         return Analysis(
             transcript=transcript,
@@ -149,22 +156,15 @@ class Analyzer:
             prompts_version=self.prompts.version,
         )
 
-    def _sentiment(
-        self,
-        transcript: Transcript,
-        target: _Target,
-        provenance: list[Provenance],
-        warnings: list[Warning],
-        progress: Progress | None,
-        explain: bool,
-    ) -> Sentiment:
+    def _label(
+        self, transcript: Transcript, target: _Target, provenance: list[Provenance], progress: Progress | None
+    ) -> Scored:
         question_id = f"{target.key}_sentiment"
-        template = self.prompts[question_id]
         labelled = ask(
             self.llm,
             model=self.model,
             question_id=question_id,
-            template=template,
+            template=self.prompts[question_id],
             messages=question_messages(self.prompts, transcript, question_id),
             output=LabelAnswer,
             schema=label_schema(),
@@ -177,30 +177,26 @@ class Analyzer:
             progress(question_id)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
         thresholds = self.thresholds_for(target.key)
-        scored = (
-            from_probabilities(probabilities, thresholds)
-            if probabilities
-            else from_model(labelled.value.label, labelled.value.confidence, thresholds)
-        )
-        if not explain:
-            return Sentiment(
-                label=scored.label,
-                score=scored.score,
-                confidence=scored.confidence,
-                confidence_source=scored.source,
-                probabilities=scored.probabilities,
-                reasoning="",
-                quotes=[],
-            )
+        if probabilities:
+            return from_probabilities(probabilities, thresholds)
+        return from_model(labelled.value.label, labelled.value.confidence, thresholds)
 
+    def _explain(
+        self,
+        transcript: Transcript,
+        target: _Target,
+        scored: Scored,
+        provenance: list[Provenance],
+        warnings: list[Warning],
+        progress: Progress | None,
+    ) -> Sentiment:
         segments = segments_for(transcript.segments, target.role)
         evidence_id = f"{target.key}_evidence"
-        template = self.prompts["evidence"]
         explained = ask(
             self.llm,
             model=self.model,
             question_id=evidence_id,
-            template=template,
+            template=self.prompts["evidence"],
             messages=question_messages(
                 self.prompts, transcript, evidence_id, label=scored.label, max_quotes=self.settings.max_quotes
             ),
@@ -214,15 +210,7 @@ class Analyzer:
         if progress:
             progress(evidence_id)
         quotes = _grounded(explained.value.quotes, segments, evidence_id, warnings)[: self.settings.max_quotes]
-        return Sentiment(
-            label=scored.label,
-            score=scored.score,
-            confidence=scored.confidence,
-            confidence_source=scored.source,
-            probabilities=scored.probabilities,
-            reasoning=explained.value.reasoning.strip(),
-            quotes=quotes,
-        )
+        return _sentiment(scored, explained.value.reasoning.strip(), quotes)
 
     def _custom(
         self,
@@ -256,6 +244,18 @@ class Analyzer:
             answer=answered.value.answer.strip(),
             quotes=_grounded([answered.value.quote], transcript.segments, question_id, warnings),
         )
+
+
+def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment:
+    return Sentiment(
+        label=scored.label,
+        score=scored.score,
+        confidence=scored.confidence,
+        confidence_source=scored.source,
+        probabilities=scored.probabilities,
+        reasoning=reasoning,
+        quotes=quotes,
+    )
 
 
 def _ungrounded(quotes: list[str], segments: list[Segment], whose: str) -> str | None:

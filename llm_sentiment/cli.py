@@ -197,7 +197,7 @@ class _EvalProgress:
 )
 @click.option("--output", type=click.Path(path_type=Path), default=Path("eval-out"), show_default=True)
 @click.option("--baseline", type=click.Path(path_type=Path), help="An earlier results.json to report changes against.")
-@click.option("--check", is_flag=True, help="Exit 50 when a metric is below evals/thresholds.yaml.")
+@click.option("--check", is_flag=True, help="Exit 62 when a metric is below evals/thresholds.yaml.")
 @click.option("--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: evals/thresholds.yaml).")
 @click.option("--labels-only", is_flag=True, help="Ask only the label questions: fast, for prompt iteration.")
 @click.option("--calibrate", is_flag=True, help="Fit score bands on the dev split and write calibration.yaml files.")

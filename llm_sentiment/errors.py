@@ -10,8 +10,8 @@
     │   ├── OneRoleError                   input.one_role            15
     │   ├── RolesSpecError                 input.roles_spec          16
     │   ├── QuestionsFileError             input.questions           17
-    │   ├── DatasetError                   input.dataset             18
-    │   └── EvalFileError                  input.eval_file           19  (thresholds, baseline results)
+    │   ├── DatasetError                   input.dataset             60  (eval dataset)
+    │   └── EvalFileError                  input.eval_file           61  (eval thresholds, baseline results)
     ├── SetupError           (the installation or configuration needs fixing)
     │   ├── ModelMissingError              model.missing             20
     │   ├── ModelCorruptError              model.corrupt             21
@@ -26,7 +26,7 @@
     │   ├── ProviderRejectedError          llm.rejected              43  (4xx other than 429: no fallback)
     │   └── AllModelsFailedError           llm.all_failed            44
     └── QualityGateError     (an eval ran; its results are below the gate)
-        └── BelowThresholdError            eval.below_threshold      50
+        └── BelowThresholdError            eval.below_threshold      62
 
 Only ``ProviderError`` subclasses marked ``retryable`` trigger a fallback model: a bad request
 or a malformed answer would fail the same way on the next model.
@@ -106,12 +106,12 @@ class QuestionsFileError(InputError):
 
 class DatasetError(InputError):
     code = "input.dataset"
-    exit_code = 18
+    exit_code = 60
 
 
 class EvalFileError(InputError):
     code = "input.eval_file"
-    exit_code = 19
+    exit_code = 61
 
 
 class SetupError(LLMSentimentError):
@@ -184,9 +184,9 @@ class AllModelsFailedError(ProviderError):
 
 class QualityGateError(LLMSentimentError):
     code = "eval.gate"
-    exit_code = 50
+    exit_code = 62
 
 
 class BelowThresholdError(QualityGateError):
     code = "eval.below_threshold"
-    exit_code = 50
+    exit_code = 62

@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import TemplateError
 from .llm import ChatMessage
@@ -23,7 +23,7 @@ from .scoring import Calibration
 from .transcript import Role, Transcript
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
-_DELIMITER = re.compile(r"</?\s*transcript\s*>", re.IGNORECASE)
+_DELIMITER = re.compile(r"</?\s*(?:transcript|lines)\s*>", re.IGNORECASE)
 SYSTEM_ID = "system"
 
 
@@ -32,6 +32,12 @@ class TemplateMeta(BaseModel):
     version: str
     output: str | None = None
     description: str
+    system: str = Field(
+        SYSTEM_ID,
+        description="The system template this question is asked after. Questions that share one (the "
+        "default) share the transcript as a KV-cached prefix; a label question may name a short system "
+        "template instead and show only the lines it judges.",
+    )
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,9 @@ class PromptSet:
             self.templates.update(own)
         if SYSTEM_ID not in self.templates:
             raise TemplateError(f"{chain[0]}: no template with id 'system'")
+        for template in self.templates.values():
+            if template.meta.system not in self.templates:
+                raise TemplateError(f"{template.path}: system template {template.meta.system!r} not found")
         self.calibration = _calibration(chain[0] / "calibration.yaml")
 
     def __getitem__(self, template_id: str) -> QuestionTemplate:
@@ -117,14 +126,15 @@ class PromptSet:
                 hint=f"Templates: {', '.join(sorted(self.templates))}.",
             ) from None
 
-    def system_message(self, transcript: Transcript) -> ChatMessage:
+    def system_message(self, transcript: Transcript, system_id: str = SYSTEM_ID) -> ChatMessage:
         """Identical for every question of a call, so the model reuses its KV cache for the transcript."""
-        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=segment_rows(transcript)))
+        return ChatMessage(role="system", content=self[system_id].render(segments=_segment_rows(transcript)))
 
     def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
+        template = self[template_id]
         return [
-            self.system_message(transcript),
-            ChatMessage(role="user", content=self[template_id].render(**variables)),
+            self.system_message(transcript, template.meta.system),
+            ChatMessage(role="user", content=template.render(**variables)),
         ]
 
 
@@ -170,8 +180,16 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def segment_rows(transcript: Transcript, role: Role | None = None) -> list[dict[str, Any]]:
-    """Template rows for the transcript's segments (one role's only, when given)."""
+def role_rows(transcript: Transcript, role: Role | None) -> list[dict[str, Any]]:
+    """Template rows for one role's segments (all segments for ``None``)."""
+    return [
+        row
+        for row, s in zip(_segment_rows(transcript), transcript.segments, strict=True)
+        if role is None or s.role == role
+    ]
+
+
+def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:
     return [
         {
             "id": s.id,
@@ -181,5 +199,4 @@ def segment_rows(transcript: Transcript, role: Role | None = None) -> list[dict[
             "text": s.text,
         }
         for s in transcript.segments
-        if role is None or s.role == role
     ]

@@ -21,7 +21,8 @@ from .conftest import FIXTURES
 
 TINY = FIXTURES / "evals" / "tiny"
 
-# Per call, in question order: customer label, customer evidence, agent ..., overall ...
+# Per call, by target: customer label and evidence (with any re-asks), agent ..., overall ...
+# The pipeline asks every label first, then every evidence question: ``scripted`` queues them so.
 SCRIPT: dict[str, list[tuple[dict[str, Any], dict[str, float] | None]]] = {
     "t1-calm": [
         ({"label": "positive", "confidence": 0.6}, {"positive": 0.6, "neutral": 0.35, "negative": 0.05}),
@@ -55,7 +56,9 @@ def scripted(*call_ids: str, repeat: int = 1) -> FakeLLM:
     llm = FakeLLM(model="local/qwen2.5-coder-1.5b")
     for _ in range(repeat):
         for call_id in call_ids:
-            for answer, probs in SCRIPT[call_id]:
+            labels = [(a, p) for a, p in SCRIPT[call_id] if p is not None]
+            evidence = [(a, p) for a, p in SCRIPT[call_id] if p is None]
+            for answer, probs in labels + evidence:
                 llm.enqueue(answer, label_probs=probs)
     return llm
 
@@ -152,7 +155,7 @@ def test_labels_only_asks_three_questions_per_call(tmp_path: Path, settings: Set
 def test_a_failed_call_is_recorded_and_the_run_goes_on(tmp_path: Path, settings: Settings) -> None:
     llm = FakeLLM(model="local/qwen2.5-coder-1.5b")
     llm.enqueue(InvalidAnswerError("customer_sentiment: no valid answer in 3 tries", model="local/qwen2.5-coder-1.5b"))
-    for answer, probs in SCRIPT["t3-angry"]:
+    for answer, probs in sorted(SCRIPT["t3-angry"], key=lambda item: item[1] is None):
         llm.enqueue(answer, label_probs=probs)
     outcome = evaluate(request(tmp_path, subset="smoke", lexicon=False), settings, llm=llm)
     metrics = outcome.results.configs[0].slices["all"]
@@ -179,7 +182,7 @@ def test_the_gate_passes_and_fails_on_thresholds(tmp_path: Path, settings: Setti
             settings,
             llm=scripted("t1-calm", "t2-happy", "t3-angry"),
         )
-    assert failed.value.exit_code == 50 and "customer.macro_f1" in failed.value.message
+    assert failed.value.exit_code == 62 and "customer.macro_f1" in failed.value.message
     assert "**FAIL**" in (tmp_path / "out" / "report.md").read_text()  # reports are written before the exit
 
 
@@ -257,7 +260,7 @@ def test_cli_validates_a_dataset_without_a_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "tiny: 3 calls valid (1 dev, 2 test)" in result.output
     bad = CliRunner().invoke(main, ["eval", "--dataset", "nope", "--limit", "0"])
-    assert bad.exit_code == 18 and "input.dataset" in bad.output
+    assert bad.exit_code == 60 and "input.dataset" in bad.output
 
 
 def test_dataset_selection_by_split_subset_and_limit(settings: Settings) -> None:
