@@ -1,37 +1,87 @@
-"""A transcript in, the native ``Analysis`` out: role and call sentiment, reasons, grounded quotes, answers."""
+"""A transcript in, the native ``Analysis`` out: role and call sentiment with reasons and grounded
+quotes, per-segment sentiment and its timeline, summary, resolution, recommendations, answers.
+
+Every question of a call shares one system message (rules + transcript), so llama.cpp reuses its
+KV cache across them. A call longer than the model's context is read in overlapping windows
+(``windows``): each window scores its own segments and writes notes on what happened in it (map),
+then the role and summary questions are asked once over a digest of the windows (reduce).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
-from .analysis import Analysis, CustomAnswer, Provenance, Quote, RoleSentiments, Sentiment, Warning
+from .aggregate import timeline as build_timeline
+from .analysis import (
+    Analysis,
+    CustomAnswer,
+    Provenance,
+    Quote,
+    Recommendation,
+    ResolutionFinding,
+    RoleSentiments,
+    SegmentSentiment,
+    Sentiment,
+    Summary,
+    Timeline,
+    Warning,
+    Window,
+)
 from .answers import (
     EvidenceAnswer,
     FreeTextAnswer,
     LabelAnswer,
+    NotesAnswer,
+    RecommendationsAnswer,
+    ResolutionAnswer,
+    SummaryAnswer,
     UserQuestion,
     evidence_schema,
     free_text_schema,
     label_schema,
+    notes_schema,
+    recommendations_schema,
+    resolution_schema,
+    summary_schema,
 )
 from .asking import ask
-from .errors import TemplateError
-from .grounding import ground_quote, quotable_sentences, segments_for
+from .errors import ConfigError, TemplateError
+from .grounding import ground_quote, quotable_sentences, segments_for, split_sentences
 from .llm import ChatMessage, LLMClient
-from .metrics import behavioral
+from .metrics import Behavioral, behavioral
+from .roles import LOW_CONFIDENCE
 from .scoring import Scored, Thresholds, from_model, from_probabilities, label_probabilities
+from .segment_scoring import QUESTION_ID as SEGMENT_QUESTION_ID
+from .segment_scoring import Scope, SegmentScorer, batch_lines
 from .settings import Settings
-from .templates import PromptSet, role_rows
+from .templates import DigestPart, Part, PromptSet, role_rows
 from .transcript import Role, Segment, Transcript
+from .units import Unit, sentiment_units
+from .windows import WindowPlan, estimate_tokens, plan_windows
 
 Progress = Callable[[str], None]
+AnalysisPart = Literal["segments", "summary"]
+ANALYSIS_PARTS: tuple[AnalysisPart, ...] = ("segments", "summary")
+"""Optional parts; role and call sentiment are always analyzed."""
 
 _TOP_LOGPROBS = 10
 _LABEL_TOKENS = 24
 _EVIDENCE_TOKENS = 320
 _ANSWER_TOKENS = 320
-_LOW_ROLE_CONFIDENCE = 0.6
+_SUMMARY_TOKENS = 360
+_RESOLUTION_TOKENS = 240
+_RECOMMENDATION_TOKENS = 480
+_NOTES_TOKENS = 160
+_QUESTION_RESERVE_TOKENS = 1100
+"""Room left in each window for the longest question and its answer (recommendations, with re-asks);
+a segment batch reserves its own (``SegmentScorer.reserve_tokens``)."""
+_MIN_WINDOW_TOKENS = 256
+_DIGEST_LINES_PER_ROLE = 3
+_DIGEST_FINAL_LINES = 4
 
 
 @dataclass(frozen=True)
@@ -49,7 +99,15 @@ _TARGETS = (
 )
 
 
-QUESTION_IDS = (*(f"{t.key}_sentiment" for t in _TARGETS), *(f"{t.key}_evidence" for t in _TARGETS), "custom")
+QUESTION_IDS = (
+    *(f"{t.key}_sentiment" for t in _TARGETS),
+    *(f"{t.key}_evidence" for t in _TARGETS),
+    "custom",
+    SEGMENT_QUESTION_ID,
+    "summary",
+    "resolution",
+    "recommendations",
+)
 
 
 def question_messages(
@@ -60,15 +118,18 @@ def question_messages(
     label: str = "neutral",
     max_quotes: int = 3,
     question: UserQuestion | None = None,
+    split_words: int = 25,
+    batch_size: int = 8,
 ) -> list[ChatMessage]:
-    """The exact messages one question sends; ``label`` feeds the evidence questions, ``question`` custom ones.
+    """The exact messages one question sends (the first batch, for segment sentiment); ``label`` feeds
+    the evidence questions, ``question`` custom ones.
 
     Label questions get ``lines``, the target role's own segments (all segments for the call), so a
     template can show a small model the words it must judge right next to the question.
     """
     for target in _TARGETS:
         if question_id == f"{target.key}_sentiment":
-            return prompts.messages(question_id, transcript, lines=role_rows(transcript, target.role))
+            return prompts.messages(question_id, transcript, lines=role_rows(transcript.segments, target.role))
         if question_id == f"{target.key}_evidence":
             return prompts.messages(
                 "evidence",
@@ -78,17 +139,19 @@ def question_messages(
                 speaker_clause=target.speaker_clause,
                 max_quotes=max_quotes,
             )
+    if question_id == SEGMENT_QUESTION_ID:
+        units = sentiment_units(transcript, split_words)[:batch_size]
+        return prompts.messages(question_id, transcript, lines=batch_lines(units), with_confidence=False)
+    if question_id == "recommendations":
+        return prompts.messages(question_id, transcript, findings=[])
+    if question_id in ("summary", "resolution"):
+        return prompts.messages(question_id, transcript)
     if question_id == "custom" or question is not None:
         asked = question or UserQuestion(question="What was the reason for the call?")
         return prompts.messages(
             "custom", transcript, question=asked.question, context=asked.context, answer_format=asked.answer_format
         )
     raise TemplateError(f"unknown question {question_id!r}", hint=f"Questions: {', '.join(QUESTION_IDS)}.")
-
-
-def steps_for(questions: list[UserQuestion]) -> int:
-    """How many LLM questions an analysis asks (for progress bars)."""
-    return 2 * len(_TARGETS) + len(questions)
 
 
 class Analyzer:
@@ -107,98 +170,252 @@ class Analyzer:
             return self.thresholds
         return calibration.thresholds(self.model, target) or self.thresholds
 
+    def _scorer(self) -> SegmentScorer:
+        return SegmentScorer(
+            self.llm,
+            self.prompts,
+            model=self.model,
+            thresholds=self.thresholds,
+            batch_size=self.settings.segment_batch_size,
+            max_reasks=self.settings.max_reasks,
+        )
+
+    def windows(self, transcript: Transcript) -> list[WindowPlan]:
+        """One window when the call fits the context, else overlapping windows (see ``windows``)."""
+        # The system message without its lines, with the longest part note a window can carry.
+        frame = self.prompts.system_message(transcript.model_copy(update={"segments": []}), Part(99, 99, 99999))
+        reserve = max(_QUESTION_RESERVE_TOKENS, self._scorer().reserve_tokens())
+        budget = self.settings.context_window - estimate_tokens(frame.content) - reserve
+        if budget < _MIN_WINDOW_TOKENS:
+            raise ConfigError(
+                f"a context of {self.settings.context_window} tokens leaves no room for the transcript "
+                f"after the instructions and the answer",
+                hint="Raise LLM_SENTIMENT_N_CTX (or LLM_SENTIMENT_CONTEXT_TOKENS for a remote model).",
+            )
+        lines = [estimate_tokens(f"[{s.id}] {(s.role or 'unknown').upper()}: {s.text}\n") for s in transcript.segments]
+        return plan_windows(lines, budget, int(budget * self.settings.window_overlap))
+
+    def steps(
+        self, transcript: Transcript, questions: list[UserQuestion], parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS
+    ) -> int:
+        """How many LLM questions an analysis asks, re-asks aside (for progress bars)."""
+        plans = self.windows(transcript)
+        units = sentiment_units(transcript, self.settings.split_words)
+        scorer = self._scorer()
+        batches = 0
+        if "segments" in parts or len(plans) > 1:
+            for plan in plans:
+                core = {s.id for s in transcript.segments[plan.core : plan.end]}
+                batches += len(scorer.batches([u for u in units if u.segment.id in core]))
+        notes = len(plans) if len(plans) > 1 else 0
+        return 2 * len(_TARGETS) + len(questions) + batches + notes + (3 if "summary" in parts else 0)
+
     def analyze(
         self,
         transcript: Transcript,
         questions: list[UserQuestion] | None = None,
         progress: Progress | None = None,
+        parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS,
         *,
         explain: bool = True,
     ) -> Analysis:
         """``transcript`` must already carry roles (``roles.assign_roles``).
 
-        ``explain=False`` asks only the label questions (no quotes, no reasoning): a fast pass for
-        prompt iteration in the eval harness.
+        ``explain=False`` asks only the label questions of the roles and the call (no reasoning, no
+        quotes): a fast pass for prompt iteration in the eval harness.
         """
         assert transcript.role_mapping is not None, "assign roles before analysis"
         questions = questions or []
-        provenance: list[Provenance] = []
-        warnings: list[Warning] = []
-        if transcript.role_mapping.confidence < _LOW_ROLE_CONFIDENCE:
-            warnings.append(
+        run = _Run(provenance=[], warnings=list(transcript.warnings), timings={}, progress=progress)
+        if transcript.role_mapping.confidence < LOW_CONFIDENCE:
+            run.warnings.append(
                 Warning(
                     code="roles.low_confidence",
                     message="agent/customer assignment is uncertain "
                     f"(confidence {transcript.role_mapping.confidence:.2f}); pass --roles to set it",
                 )
             )
-        # Every label first, then every explanation: questions that share the transcript prefix run
-        # back to back, so llama.cpp computes the transcript once even when label questions use their
-        # own short system message.
-        scored = {t.key: self._label(transcript, t, provenance, progress) for t in _TARGETS}
-        results = {
-            t.key: self._explain(transcript, t, scored[t.key], provenance, warnings, progress)
-            if explain
-            else _sentiment(scored[t.key], "", [])
-            for t in _TARGETS
-        }
-        answers = [self._custom(transcript, q, provenance, warnings, progress) for q in questions]
+        plans = self.windows(transcript)
+        units = sentiment_units(transcript, self.settings.split_words)
+        scorer = self._scorer()
+        windows: list[Window] = []
+        labels: dict[str, Scored] = {}
+        if len(plans) == 1:
+            scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+            # Labels first: a label question may use its own short system message, so asking it before
+            # the questions that share the transcript prefix lets llama.cpp compute that prefix once.
+            with run.stage("roles"):
+                labels = {t.key: self._label(scope, t, run) for t in _TARGETS}
+            scored: list[SegmentSentiment] = []
+            if "segments" in parts:
+                with run.stage("segments"):
+                    scored = scorer.score(scope, units, run.provenance, run.warnings, progress)
+        else:
+            scored, scope, windows = self._map_reduce(transcript, plans, units, scorer, run)
+        metrics = behavioral(transcript, self.settings.interruption_min_overlap)
+        timeline = build_timeline(scored, self.thresholds, self.settings.trend_threshold, transcript.duration)
+        if timeline is not None and timeline.time_basis == "estimated":
+            run.warnings.append(
+                Warning(
+                    code="timing.estimated",
+                    message="the transcript has no timings: per-minute and per-quarter series use times "
+                    "estimated at 150 words a minute",
+                )
+            )
+        with run.stage("roles"):
+            labels = labels or {t.key: self._label(scope, t, run) for t in _TARGETS}
+            results = {
+                t.key: self._explain(scope, t, labels[t.key], run) if explain else _sentiment(labels[t.key], "", [])
+                for t in _TARGETS
+            }
+            answers = [self._custom(scope, q, run) for q in questions]
+        summary, resolution, recommendations = None, None, []
+        if "summary" in parts:
+            with run.stage("summary"):
+                summary = self._summary(scope, run)
+                resolution = self._resolution(scope, run)
+                recommendations = self._recommendations(scope, _findings(timeline, scored, metrics), run)
         return Analysis(
             transcript=transcript,
             role_mapping=transcript.role_mapping,
             roles=RoleSentiments(agent=results["agent"], customer=results["customer"]),
             overall=results["overall"],
             answers=answers,
-            behavioral=behavioral(transcript, self.settings.interruption_min_overlap),
-            provenance=provenance,
-            warnings=warnings,
+            behavioral=metrics,
+            segments=scored,
+            timeline=timeline,
+            summary=summary,
+            resolution=resolution,
+            recommendations=recommendations,
+            windows=windows,
+            timings=run.timings,
+            provenance=run.provenance,
+            warnings=run.warnings,
             model=self.model,
             prompts_version=self.prompts.version,
         )
 
-    def _label(
-        self, transcript: Transcript, target: _Target, provenance: list[Provenance], progress: Progress | None
-    ) -> Scored:
+    def _map_reduce(
+        self, transcript: Transcript, plans: list[WindowPlan], units: list[Unit], scorer: SegmentScorer, run: _Run
+    ) -> tuple[list[SegmentSentiment], Scope, list[Window]]:
+        """Map: each window scores its core segments and writes notes. Reduce: a digest scope."""
+        scored: list[SegmentSentiment] = []
+        digest: list[DigestPart] = []
+        windows: list[Window] = []
+        segments = transcript.segments
+        for index, plan in enumerate(plans, start=1):
+            shown = segments[plan.first : plan.end]
+            core = segments[plan.core : plan.end]
+            context_until = segments[plan.core - 1].id if plan.core > plan.first else None
+            part = Part(index=index, count=len(plans), context_until=context_until)
+            scope = Scope(
+                system=self.prompts.system_message(transcript.model_copy(update={"segments": shown}), part),
+                segments=shown,
+                window=index,
+            )
+            windows.append(
+                Window(
+                    index=index,
+                    first_segment=shown[0].id,
+                    core_segment=core[0].id,
+                    last_segment=core[-1].id,
+                    estimated_tokens=plan.tokens,
+                )
+            )
+            core_ids = {s.id for s in core}
+            with run.stage("segments"):
+                own = scorer.score(
+                    scope, [u for u in units if u.segment.id in core_ids], run.provenance, run.warnings, run.progress
+                )
+            scored.extend(own)
+            with run.stage("notes"):
+                notes = self._notes(scope, core, run)
+            final = segments[-_DIGEST_FINAL_LINES:] if index == len(plans) else []
+            digest.append(
+                DigestPart(
+                    index=index,
+                    start=core[0].start,
+                    end=core[-1].end,
+                    notes=notes,
+                    lines=_telling_lines(own, final),
+                )
+            )
+        lines = [line for part in digest for line in part.lines]
+        return scored, Scope(system=self.prompts.digest_message(digest), segments=lines), windows
+
+    def _notes(self, scope: Scope, core: list[Segment], run: _Run) -> str:
+        span = f"lines [{core[0].id}] to [{core[-1].id}]"
+        answered = ask(
+            self.llm,
+            model=self.model,
+            question_id="window_notes",
+            template=self.prompts["window_notes"],
+            messages=self.prompts.ask(scope.system, "window_notes", span=span),
+            output=NotesAnswer,
+            schema=notes_schema(),
+            max_tokens=_NOTES_TOKENS,
+            max_reasks=self.settings.max_reasks,
+        )
+        run.record(answered.provenance, scope, "window_notes")
+        return answered.value.notes.strip()
+
+    def answer(
+        self, transcript: Transcript, questions: list[UserQuestion], progress: Progress | None = None
+    ) -> tuple[list[CustomAnswer], list[Provenance], list[Warning]]:
+        """Only the user's questions, over a transcript that already carries roles (a long call's over
+        the digest of its windows, as in ``analyze``)."""
+        assert transcript.role_mapping is not None, "assign roles before analysis"
+        run = _Run(provenance=[], warnings=[], timings={}, progress=progress)
+        plans = self.windows(transcript)
+        if len(plans) == 1:
+            scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+        else:
+            units = sentiment_units(transcript, self.settings.split_words)
+            _, scope, _ = self._map_reduce(transcript, plans, units, self._scorer(), run)
+        answers = [self._custom(scope, q, run) for q in questions]
+        return answers, run.provenance, run.warnings
+
+    def _label(self, scope: Scope, target: _Target, run: _Run) -> Scored:
         question_id = f"{target.key}_sentiment"
         labelled = ask(
             self.llm,
             model=self.model,
             question_id=question_id,
             template=self.prompts[question_id],
-            messages=question_messages(self.prompts, transcript, question_id),
+            messages=self.prompts.ask(
+                self.prompts.system_for(question_id, scope.system),
+                question_id,
+                lines=role_rows(scope.segments, target.role),
+            ),
             output=LabelAnswer,
             schema=label_schema(),
             max_tokens=_LABEL_TOKENS,
             max_reasks=self.settings.max_reasks,
             top_logprobs=_TOP_LOGPROBS,
         )
-        provenance.append(labelled.provenance)
-        if progress:
-            progress(question_id)
+        run.record(labelled.provenance, scope, question_id)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
         thresholds = self.thresholds_for(target.key)
         if probabilities:
             return from_probabilities(probabilities, thresholds)
         return from_model(labelled.value.label, labelled.value.confidence, thresholds)
 
-    def _explain(
-        self,
-        transcript: Transcript,
-        target: _Target,
-        scored: Scored,
-        provenance: list[Provenance],
-        warnings: list[Warning],
-        progress: Progress | None,
-    ) -> Sentiment:
-        segments = segments_for(transcript.segments, target.role)
+    def _explain(self, scope: Scope, target: _Target, scored: Scored, run: _Run) -> Sentiment:
+        segments = segments_for(scope.segments, target.role)
         evidence_id = f"{target.key}_evidence"
+        template = self.prompts["evidence"]
         explained = ask(
             self.llm,
             model=self.model,
             question_id=evidence_id,
-            template=self.prompts["evidence"],
-            messages=question_messages(
-                self.prompts, transcript, evidence_id, label=scored.label, max_quotes=self.settings.max_quotes
+            template=template,
+            messages=self.prompts.ask(
+                scope.system,
+                "evidence",
+                subject=target.subject,
+                label=scored.label,
+                speaker_clause=target.speaker_clause,
+                max_quotes=self.settings.max_quotes,
             ),
             output=EvidenceAnswer,
             schema=evidence_schema(quotable_sentences(segments), self.settings.max_quotes),
@@ -206,44 +423,133 @@ class Analyzer:
             max_reasks=self.settings.max_reasks,
             check=lambda answer: _ungrounded(answer.quotes, segments, target.subject),
         )
-        provenance.append(explained.provenance)
-        if progress:
-            progress(evidence_id)
-        quotes = _grounded(explained.value.quotes, segments, evidence_id, warnings)[: self.settings.max_quotes]
+        run.record(explained.provenance, scope, evidence_id)
+        quotes = _grounded(explained.value.quotes, segments, evidence_id, run.warnings)[: self.settings.max_quotes]
         return _sentiment(scored, explained.value.reasoning.strip(), quotes)
 
-    def _custom(
-        self,
-        transcript: Transcript,
-        question: UserQuestion,
-        provenance: list[Provenance],
-        warnings: list[Warning],
-        progress: Progress | None,
-    ) -> CustomAnswer:
+    def _custom(self, scope: Scope, question: UserQuestion, run: _Run) -> CustomAnswer:
         question_id = question.id or "custom"
         answered = ask(
             self.llm,
             model=self.model,
             question_id=question_id,
             template=self.prompts["custom"],
-            messages=question_messages(self.prompts, transcript, "custom", question=question),
+            messages=self.prompts.ask(
+                scope.system,
+                "custom",
+                question=question.question,
+                context=question.context,
+                answer_format=question.answer_format,
+            ),
             output=FreeTextAnswer,
-            schema=free_text_schema(quotable_sentences(transcript.segments)),
+            schema=free_text_schema(quotable_sentences(scope.segments)),
             max_tokens=_ANSWER_TOKENS,
             max_reasks=self.settings.max_reasks,
-            check=lambda answer: _ungrounded([answer.quote], transcript.segments, "the transcript"),
+            check=lambda answer: _ungrounded([answer.quote], scope.segments, "the transcript"),
         )
-        provenance.append(answered.provenance)
-        if progress:
-            progress(question_id)
+        run.record(answered.provenance, scope, question_id)
         return CustomAnswer(
             id=question_id,
             question=question.question,
             context=question.context,
             answer_format=question.answer_format,
             answer=answered.value.answer.strip(),
-            quotes=_grounded([answered.value.quote], transcript.segments, question_id, warnings),
+            quotes=_grounded([answered.value.quote], scope.segments, question_id, run.warnings),
         )
+
+    def _summary(self, scope: Scope, run: _Run) -> Summary:
+        answered = ask(
+            self.llm,
+            model=self.model,
+            question_id="summary",
+            template=self.prompts["summary"],
+            messages=self.prompts.ask(scope.system, "summary"),
+            output=SummaryAnswer,
+            schema=summary_schema(quotable_sentences(scope.segments)),
+            max_tokens=_SUMMARY_TOKENS,
+            max_reasks=self.settings.max_reasks,
+            check=lambda answer: (
+                _ungrounded(answer.quotes, scope.segments, "anyone in the call")
+                or _sentence_count_problem(answer.summary)
+            ),
+        )
+        run.record(answered.provenance, scope, "summary")
+        text = answered.value.summary.strip()
+        if _sentence_count_problem(text):
+            run.warnings.append(
+                Warning(
+                    code="summary.length",
+                    question_id="summary",
+                    message=f"the summary has {len(split_sentences(text))} sentences, not 2 to 4",
+                )
+            )
+        return Summary(text=text, quotes=_grounded(answered.value.quotes, scope.segments, "summary", run.warnings))
+
+    def _resolution(self, scope: Scope, run: _Run) -> ResolutionFinding:
+        answered = ask(
+            self.llm,
+            model=self.model,
+            question_id="resolution",
+            template=self.prompts["resolution"],
+            messages=self.prompts.ask(scope.system, "resolution"),
+            output=ResolutionAnswer,
+            schema=resolution_schema(quotable_sentences(scope.segments)),
+            max_tokens=_RESOLUTION_TOKENS,
+            max_reasks=self.settings.max_reasks,
+            check=lambda answer: _ungrounded([answer.quote], scope.segments, "anyone in the call"),
+        )
+        run.record(answered.provenance, scope, "resolution")
+        return ResolutionFinding(
+            status=answered.value.resolution,
+            reasoning=answered.value.reasoning.strip(),
+            quotes=_grounded([answered.value.quote], scope.segments, "resolution", run.warnings),
+        )
+
+    def _recommendations(self, scope: Scope, findings: list[str], run: _Run) -> list[Recommendation]:
+        answered = ask(
+            self.llm,
+            model=self.model,
+            question_id="recommendations",
+            template=self.prompts["recommendations"],
+            messages=self.prompts.ask(scope.system, "recommendations", findings=findings),
+            output=RecommendationsAnswer,
+            schema=recommendations_schema(quotable_sentences(scope.segments)),
+            max_tokens=_RECOMMENDATION_TOKENS,
+            max_reasks=self.settings.max_reasks,
+            check=lambda answer: _ungrounded(
+                [r.quote for r in answer.recommendations], scope.segments, "anyone in the call"
+            ),
+        )
+        run.record(answered.provenance, scope, "recommendations")
+        kept = []
+        for item in answered.value.recommendations:
+            quotes = _grounded([item.quote], scope.segments, "recommendations", run.warnings)
+            if quotes:  # a recommendation is only as good as its evidence
+                kept.append(Recommendation(type=item.type, text=item.recommendation.strip(), quotes=quotes))
+        return kept
+
+
+@dataclass
+class _Run:
+    """What one analysis accumulates as it goes."""
+
+    provenance: list[Provenance]
+    warnings: list[Warning]
+    timings: dict[str, float]
+    progress: Progress | None
+
+    def record(self, provenance: Provenance, scope: Scope, step: str) -> None:
+        self.provenance.append(provenance.model_copy(update={"window": scope.window}))
+        if self.progress:
+            self.progress(step)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
 def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment:
@@ -256,6 +562,50 @@ def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment
         reasoning=reasoning,
         quotes=quotes,
     )
+
+
+def _telling_lines(scored: list[SegmentSentiment], final: list[Segment]) -> list[Segment]:
+    """A window's most emotional lines per role, plus the call's final lines, as transcript segments."""
+    picked: dict[tuple[int, str], Segment] = {}
+    for role in ("customer", "agent"):
+        own = [s for s in scored if s.role == role]
+        for s in sorted(own, key=lambda s: -abs(s.score))[:_DIGEST_LINES_PER_ROLE]:
+            picked[(s.segment_id, s.text)] = Segment(
+                id=s.segment_id, speaker=s.speaker, role=s.role, start=s.start, end=s.end, text=s.text
+            )
+    for segment in final:
+        picked[(segment.id, segment.text)] = segment
+    return [picked[k] for k in sorted(picked, key=lambda k: (k[0], k[1]))]
+
+
+def _sentence_count_problem(summary: str) -> str | None:
+    count = len(split_sentences(summary))
+    return None if 2 <= count <= 4 else f"the summary has {count} sentences; write 2 to 4"
+
+
+def _findings(timeline: Timeline | None, scored: list[SegmentSentiment], metrics: Behavioral | None) -> list[str]:
+    """Measured facts the recommendations question sees: trends, turning points, talk behaviour."""
+    facts = []
+    if timeline is not None:
+        for role in ("customer", "agent"):
+            line = getattr(timeline, role)
+            if line.tally is not None and line.trend is not None:
+                fact = (
+                    f"{role} sentiment {line.tally.label} on average ({line.tally.score:+.2f}), {line.trend.direction}"
+                )
+                point = line.trend.turning_point
+                if point is not None:
+                    fact += f"; it turned at [{point.segment_id}]"
+                facts.append(fact)
+    negative = sorted({s.segment_id for s in scored if s.role == "agent" and s.label == "negative"})
+    if negative:
+        facts.append("agent lines that sound negative: " + ", ".join(f"[{i}]" for i in negative))
+    if metrics is not None:
+        facts.append(
+            f"interruptions: agent {metrics.agent.interruptions}, customer {metrics.customer.interruptions}; "
+            f"silence {metrics.silence_ratio:.0%} of the call; agent talks {metrics.agent_talk_ratio:.0%}"
+        )
+    return facts
 
 
 def _ungrounded(quotes: list[str], segments: list[Segment], whose: str) -> str | None:

@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, RootModel, ValidationError
 
-from .analysis import Label
+from .analysis import Label, RecommendationType, Resolution
 from .errors import QuestionsFileError
+
+_LABELS = ["positive", "neutral", "negative"]
 
 
 class LabelAnswer(BaseModel):
@@ -27,7 +29,54 @@ class FreeTextAnswer(BaseModel):
     quote: str
 
 
-OUTPUT_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (LabelAnswer, EvidenceAnswer, FreeTextAnswer)}
+class BatchLabels(RootModel[dict[str, Label | LabelAnswer]]):
+    """One label per line id, e.g. ``{"3": "negative", "4": "neutral"}``; with ``{label, confidence}``
+    values for providers that return no logprobs."""
+
+
+class SummaryAnswer(BaseModel):
+    summary: str = Field(min_length=1)
+    quotes: list[str] = Field(min_length=1)
+
+
+class ResolutionAnswer(BaseModel):
+    resolution: Resolution
+    quote: str
+    reasoning: str = Field(min_length=1)
+
+
+class RecommendationAnswer(BaseModel):
+    type: RecommendationType
+    recommendation: str = Field(min_length=1)
+    quote: str
+
+
+class RecommendationsAnswer(BaseModel):
+    recommendations: list[RecommendationAnswer] = Field(min_length=1, max_length=3)
+
+
+class NotesAnswer(BaseModel):
+    notes: str = Field(min_length=1)
+
+
+class SpeakerAnswer(BaseModel):
+    speaker: str = Field(min_length=1, description="One of the transcript's speaker labels.")
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (
+        LabelAnswer,
+        EvidenceAnswer,
+        FreeTextAnswer,
+        BatchLabels,
+        SummaryAnswer,
+        ResolutionAnswer,
+        RecommendationsAnswer,
+        NotesAnswer,
+        SpeakerAnswer,
+    )
+}
 
 
 def _string(choices: list[str] | None) -> dict[str, Any]:
@@ -38,11 +87,16 @@ def label_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "label": {"type": "string", "enum": ["positive", "neutral", "negative"]},
+            "label": {"type": "string", "enum": _LABELS},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         },
         "required": ["label", "confidence"],
     }
+
+
+REASONING_MAX_CHARS = 600
+"""The evidence's "one or two sentences": bounded in the grammar, so a model that runs on cannot hit
+max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
 
 
 def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
@@ -51,7 +105,7 @@ def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
-            "reasoning": {"type": "string"},
+            "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
         },
         "required": ["quotes", "reasoning"],
     }
@@ -63,6 +117,65 @@ def free_text_schema(quotable: list[str]) -> dict[str, Any]:
         "properties": {"answer": {"type": "string"}, "quote": _string(quotable)},
         "required": ["answer", "quote"],
     }
+
+
+def batch_schema(keys: list[str], *, with_confidence: bool = False) -> dict[str, Any]:
+    """Exactly these ids, in this order: a grammar-following model can neither skip nor invent one."""
+    value = label_schema() if with_confidence else {"type": "string", "enum": _LABELS}
+    return {
+        "type": "object",
+        "properties": dict.fromkeys(keys, value),
+        "required": keys,
+        "additionalProperties": False,
+    }
+
+
+def summary_schema(quotable: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": 2},
+        },
+        "required": ["summary", "quotes"],
+    }
+
+
+def resolution_schema(quotable: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "resolution": {"type": "string", "enum": ["resolved", "unresolved", "unclear"]},
+            "quote": _string(quotable),
+            "reasoning": {"type": "string"},
+        },
+        "required": ["resolution", "quote", "reasoning"],
+    }
+
+
+def recommendations_schema(quotable: list[str]) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": ["escalation", "coaching", "follow_up", "praise"]},
+            "recommendation": {"type": "string"},
+            "quote": _string(quotable),
+        },
+        "required": ["type", "recommendation", "quote"],
+    }
+    return {
+        "type": "object",
+        "properties": {"recommendations": {"type": "array", "items": item, "minItems": 1, "maxItems": 3}},
+        "required": ["recommendations"],
+    }
+
+
+def notes_schema() -> dict[str, Any]:
+    return {"type": "object", "properties": {"notes": {"type": "string"}}, "required": ["notes"]}
+
+
+def speaker_schema(speakers: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"speaker": _string(speakers)}, "required": ["speaker"]}
 
 
 class UserQuestion(BaseModel):
@@ -95,4 +208,9 @@ def load_questions(path: Path) -> list[UserQuestion]:
             f"questions file {path}: {where}: {first['msg']}",
             hint="Each question needs `question`; `context` and `answer_format` are optional.",
         ) from None
-    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(parsed.questions)]
+    return number_questions(parsed.questions)
+
+
+def number_questions(questions: list[UserQuestion]) -> list[UserQuestion]:
+    """Give each question without an id the id ``q<n>`` (its 1-based position)."""
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(questions)]

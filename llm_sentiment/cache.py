@@ -1,33 +1,36 @@
-"""LLM answers cached on disk as JSON (never pickle), keyed by everything that shapes the answer."""
+"""Results cached on disk as JSON (never pickle): LLM answers, and transcripts of recordings.
+
+Each is keyed by everything that shapes it: an answer by model, messages, schema and generation
+parameters; a transcript by the audio's content hash, the Whisper model and the options.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import diskcache
 
 from .llm import LLMClient, LLMRequest, LLMResponse
 
 
-class ResponseCache:
+class JsonCache:
+    """A private (0700) diskcache directory of JSON values."""
+
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory.chmod(0o700)
         self.directory = directory
         self._cache = diskcache.Cache(str(directory), disk=diskcache.JSONDisk, disk_compress_level=1)
-        self.hits = 0
-        self.misses = 0
 
-    def get(self, key: str) -> LLMResponse | None:
-        value = self._cache.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return LLMResponse.model_validate(value)
+    def get_json(self, key: str) -> Any:
+        return self._cache.get(key)
 
-    def set(self, key: str, response: LLMResponse) -> None:
-        self._cache.set(key, response.model_dump(mode="json", exclude={"cache_hit"}))
+    def set_json(self, key: str, value: Any) -> None:
+        self._cache.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._cache.delete(key)
 
     def clear(self) -> int:
         return int(self._cache.clear())
@@ -37,6 +40,24 @@ class ResponseCache:
 
     def close(self) -> None:
         self._cache.close()
+
+
+class ResponseCache(JsonCache):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> LLMResponse | None:
+        value = self.get_json(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return LLMResponse.model_validate(value)
+
+    def set(self, key: str, response: LLMResponse) -> None:
+        self.set_json(key, response.model_dump(mode="json", exclude={"cache_hit"}))
 
 
 class CachedLLM:

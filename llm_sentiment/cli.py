@@ -11,18 +11,23 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from . import __version__
-from .analyze import QUESTION_IDS, question_messages, steps_for
+from . import __version__, views
+from .analysis import Analysis
+from .analyze import ANALYSIS_PARTS, QUESTION_IDS, AnalysisPart, question_messages
 from .answers import UserQuestion, load_questions
 from .assets import ASSETS, ensure, get_asset, verify
-from .cache import ResponseCache
+from .cache import JsonCache
 from .errors import LLMSentimentError
 from .fileio import write_atomic
 from .formats import INPUT_FORMATS, InputFormat
-from .pipeline import build_analyzer, build_llm, load_call
+from .pipeline import build_analyzer, build_llm, build_role_question, load_call, transcribe_call
+from .recording import AudioOptions
+from .roles import assign_roles, parse_roles_spec
+from .scoring import Thresholds
 from .settings import Settings
 from .templates import PromptSet
 from .text_report import render_text
+from .transcript_views import RENDERERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +74,23 @@ def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
         yield advance
 
 
+@contextmanager
+def _audio_progress(label: str) -> Iterator[Callable[[str, float], None] | None]:
+    """A percentage bar for transcription on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False) as bar:
+
+        def advance(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(max(0, round(fraction * 100) - bar.n))
+
+        yield advance
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -83,11 +105,20 @@ def _input_options(func: F) -> F:
         type=click.Choice(INPUT_FORMATS),
         default="auto",
         show_default=True,
-        help="Transcript format; auto detects plain text, our JSON, AssemblyAI and Deepgram.",
+        help="Input format; auto detects recordings (by content), plain text, our JSON, AssemblyAI and Deepgram.",
     )(func)
     return click.option(
         "--roles", metavar="SPEC", help='Speaker roles, e.g. "Rep=agent,Caller=customer". Default: inferred.'
     )(func)
+
+
+def _audio_options(func: F) -> F:
+    func = click.option(
+        "--channels",
+        metavar="ROLE,ROLE",
+        help="Stereo recordings: the roles of channel 0 and 1 [default: agent,customer].",
+    )(func)
+    return click.option("--language", metavar="CODE", help="Spoken language (e.g. en). Default: detected.")(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -102,7 +133,35 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @_input_options
+@_audio_options
+@click.option("--whisper-model", metavar="NAME|DIR", help="Whisper for recordings (default: whisper-tiny.en).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option(
+    "--view",
+    type=click.Choice(views.VIEWS),
+    default="native",
+    show_default=True,
+    help="JSON shape: our own, AssemblyAI's or Deepgram's sentiment response, or the insights API's.",
+)
+@click.option(
+    "--type",
+    "insight_type",
+    type=click.Choice(views.INSIGHT_TYPES),
+    help="Insights view: which insights to return (default all).",
+)
+@click.option("--speaker", type=click.Choice(views.SPEAKERS), help="Insights view: one speaker's sentiment only.")
+@click.option(
+    "--granularity",
+    type=click.Choice(views.GRANULARITIES),
+    help="Insights view: sentiment per segment (default), per minute, or for the whole call.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Also draw the per-role sentiment timeline to this PNG file.",
+)
+@click.option("--no-segments", is_flag=True, help="Skip per-segment sentiment (and the timeline built from it).")
+@click.option("--no-summary", is_flag=True, help="Skip the summary, resolution and recommendations.")
 @click.option(
     "--questions",
     type=click.Path(path_type=Path),
@@ -110,34 +169,141 @@ def main() -> None:
 )
 @click.option("--model", help="Model group from the router config (default: LLM_SENTIMENT_MODEL).")
 @click.option("--prompts", "prompts_version", metavar="VERSION", help="Prompt version under prompts/.")
-@click.option("--no-cache", is_flag=True, help="Ask the model even when an answer is cached.")
+@click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
 def analyze(
     path: Path,
     input_format: str,
     roles: str | None,
+    channels: str | None,
+    language: str | None,
+    whisper_model: str | None,
     fmt: str,
+    view: str,
+    insight_type: str | None,
+    speaker: str | None,
+    granularity: str | None,
+    plot: Path | None,
+    no_segments: bool,
+    no_summary: bool,
     questions: Path | None,
     model: str | None,
     prompts_version: str | None,
     no_cache: bool,
     output: Path | None,
 ) -> None:
-    """Analyze a call transcript."""
+    """Analyze a call: a transcript, or a recording (wav, flac, mp3, ogg/opus, m4a, webm)."""
+    if fmt == "text" and view != "native":
+        raise click.UsageError("--format text shows the native analysis; use --format json with --view")
+    if view != "insights" and (insight_type or speaker or granularity):
+        raise click.UsageError("--type, --speaker and --granularity apply to --view insights")
+    if no_segments and (
+        plot
+        or view in ("assemblyai", "deepgram")
+        or (view == "insights" and insight_type in (None, "all", "sentiment"))
+    ):
+        raise click.UsageError(f"--no-segments leaves nothing for {'--plot' if plot else '--view ' + view} to show")
+    parts = _parts(no_segments, no_summary)
     settings = _settings()
     with _errors():
-        transcript = load_call(path, input_format=cast(InputFormat, input_format), roles=roles)
         asked: list[UserQuestion] = load_questions(questions) if questions else []
         llm, cache = build_llm(settings, use_cache=not no_cache)
-        analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
         try:
-            with _progress(steps_for(asked), path.name) as advance:
-                result = analyzer.analyze(transcript, asked, progress=advance)
+            audio = AudioOptions(model=whisper_model, language=language, channels=channels, use_cache=not no_cache)
+            question = build_role_question(settings, llm, model=model, prompts_version=prompts_version)
+            with _audio_progress(path.name) as heard:
+                transcript = load_call(
+                    path,
+                    input_format=cast(InputFormat, input_format),
+                    roles=roles,
+                    audio=audio,
+                    settings=settings,
+                    question=question,
+                    progress=heard,
+                )
+            analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
+            with _progress(analyzer.steps(transcript, asked, parts), path.name) as advance:
+                result = analyzer.analyze(transcript, asked, progress=advance, parts=parts)
         finally:
             if cache is not None:
                 cache.close()
-        text = render_text(result) if fmt == "text" else result.model_dump_json(indent=2, exclude_none=False) + "\n"
+        thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
+        if fmt == "text":
+            text = render_text(result)
+        else:
+            text = json.dumps(
+                _view(result, view, str(path), thresholds, insight_type, speaker, granularity),
+                indent=2,
+                ensure_ascii=False,
+            )
+            text += "\n"
+        if plot is not None:
+            from .plots import timeline_png
+
+            write_atomic(plot, timeline_png(result, thresholds))
+            click.echo(f"wrote {plot}", err=True)
         _emit(text, output)
+
+
+def _view(
+    analysis: Analysis,
+    view: str,
+    source: str,
+    thresholds: Thresholds,
+    insight_type: str | None,
+    speaker: str | None,
+    granularity: str | None,
+) -> Any:
+    if view == "assemblyai":
+        return views.assemblyai(analysis, source=source)
+    if view == "deepgram":
+        return views.deepgram(analysis)
+    if view == "insights":
+        return views.insights(
+            analysis,
+            thresholds=thresholds,
+            insight_type=cast(views.InsightType, insight_type or "all"),
+            speaker=cast(views.Speaker | None, speaker),
+            granularity=cast(views.Granularity, granularity or "segment"),
+        )
+    return analysis.model_dump(mode="json")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_audio_options
+@click.option("--model", metavar="NAME|DIR", help="Whisper: whisper-tiny.en (default), whisper-base, or a directory.")
+@click.option(
+    "--roles", metavar="SPEC", help='Roles by speaker label, e.g. "Speaker 2=agent" (overrides channels and voices).'
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "srt", "vtt"]), default="json", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Transcribe even when this audio was transcribed before.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
+def transcribe(
+    path: Path,
+    channels: str | None,
+    language: str | None,
+    model: str | None,
+    roles: str | None,
+    fmt: str,
+    no_cache: bool,
+    output: Path | None,
+) -> None:
+    """Transcribe a recording offline, with agent/customer roles from channels or voices (no LLM needed)."""
+    settings = _settings()
+    with _errors():
+        audio = AudioOptions(model=model, language=language, channels=channels, use_cache=not no_cache)
+        with _audio_progress(path.name) as heard:
+            result = transcribe_call(path, audio=audio, settings=settings, progress=heard)
+        if roles:
+            result = result.model_copy(update={"transcript": assign_roles(result.transcript, parse_roles_spec(roles))})
+        text = result.model_dump_json(indent=2) + "\n" if fmt == "json" else RENDERERS[fmt](result)
+        _emit(text, output)
+
+
+def _parts(no_segments: bool, no_summary: bool) -> tuple[AnalysisPart, ...]:
+    skipped = {"segments": no_segments, "summary": no_summary}
+    return tuple(p for p in ANALYSIS_PARTS if not skipped[p])
 
 
 def _csv(value: str | None) -> list[str]:
@@ -197,9 +363,11 @@ class _EvalProgress:
 )
 @click.option("--output", type=click.Path(path_type=Path), default=Path("eval-out"), show_default=True)
 @click.option("--baseline", type=click.Path(path_type=Path), help="An earlier results.json to report changes against.")
-@click.option("--check", is_flag=True, help="Exit 62 when a metric is below evals/thresholds.yaml.")
+@click.option("--check", is_flag=True, help="Exit 72 when a metric is below evals/thresholds.yaml.")
 @click.option("--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: evals/thresholds.yaml).")
 @click.option("--labels-only", is_flag=True, help="Ask only the label questions: fast, for prompt iteration.")
+@click.option("--no-segments", is_flag=True, help="Skip per-segment scores (no segment or trend metrics).")
+@click.option("--no-summary", is_flag=True, help="Skip summary, resolution and recommendations (no resolution metric).")
 @click.option("--calibrate", is_flag=True, help="Fit score bands on the dev split and write calibration.yaml files.")
 @click.option("--no-lexicon", is_flag=True, help="Leave out the VADER lexicon reference row.")
 @click.option("--no-cache", is_flag=True, help="Ask the models even when answers are cached.")
@@ -215,6 +383,8 @@ def eval_command(
     check: bool,
     thresholds: Path | None,
     labels_only: bool,
+    no_segments: bool,
+    no_summary: bool,
     calibrate: bool,
     no_lexicon: bool,
     no_cache: bool,
@@ -241,6 +411,7 @@ def eval_command(
         check=check,
         thresholds=thresholds,
         explain=not labels_only,
+        parts=_parts(no_segments, no_summary),
         calibrate=calibrate,
         use_cache=not no_cache,
         lexicon=not no_lexicon,
@@ -316,7 +487,14 @@ def prompts_render(
         prompt_set = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
         user_question = UserQuestion(question=question_text) if question_text else None
         messages = question_messages(
-            prompt_set, transcript, question, label=label, max_quotes=settings.max_quotes, question=user_question
+            prompt_set,
+            transcript,
+            question,
+            label=label,
+            max_quotes=settings.max_quotes,
+            question=user_question,
+            split_words=settings.split_words,
+            batch_size=settings.segment_batch_size,
         )
         if as_json:
             click.echo(json.dumps([m.model_dump() for m in messages], indent=2, ensure_ascii=False))
@@ -369,22 +547,165 @@ def models_verify(names: tuple[str, ...]) -> None:
 
 @main.group()
 def cache() -> None:
-    """The LLM answer cache."""
+    """The LLM answer cache and the transcript cache."""
+
+
+def _caches(settings: Settings) -> tuple[tuple[Path, str], ...]:
+    return (settings.cache_dir, "answers"), (settings.transcript_cache_dir, "transcripts")
 
 
 @cache.command("info")
 def cache_info() -> None:
-    """Where the cache is and how many answers it holds."""
+    """Where the caches are and how many answers and transcripts they hold."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"{settings.cache_dir}: {len(store)} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"{directory}: {len(store)} {what}")
+        store.close()
 
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Delete every cached answer."""
+    """Delete every cached answer and transcript."""
     settings = _settings()
-    store = ResponseCache(settings.cache_dir)
-    click.echo(f"removed {store.clear()} answers")
-    store.close()
+    for directory, what in _caches(settings):
+        store = JsonCache(directory)
+        click.echo(f"removed {store.clear()} {what}")
+        store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Embedded job worker threads (none when LLM_SENTIMENT_BROKER_URL sends jobs to `worker` nodes).",
+)
+@click.option("--no-preload", is_flag=True, help="Load the model on the first job instead of at start.")
+def serve(host: str, port: int, workers: int, no_preload: bool) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with its job workers."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings()
+    with _errors():
+        app = create_app(settings, workers=0 if settings.broker_url else workers, preload=not no_preload)
+    mode = f"jobs via Celery on {settings.broker_url}" if settings.broker_url else f"{workers} embedded worker(s)"
+    click.echo(
+        f"llm-sentiment {__version__}: http://{host}:{port} ({mode}; database {_redact(settings.db_url)})", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), help="Jobs run at once.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Serve this worker's Prometheus metrics here.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(concurrency: int, metrics_port: int | None, metrics_host: str) -> None:
+    """Run a worker node: jobs from Celery (LLM_SENTIMENT_BROKER_URL) or straight from the database."""
+    import signal
+    import threading
+
+    from .service import Service
+    from .worker import worker_name
+
+    settings = _settings()
+    with _errors():
+        service = Service(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host, registry=service.telemetry.registry)
+    if settings.broker_url:
+        from .celery_app import make_celery, run_worker
+
+        service.start(0)
+        click.echo(f"worker {worker_name()}: Celery on {_redact(settings.broker_url)}, {concurrency} at once", err=True)
+        try:
+            run_worker(
+                make_celery(settings.broker_url, settings.job_lease_s),
+                service.execute,
+                concurrency,
+                hostname=f"llm-sentiment@{worker_name()}",
+            )
+        finally:
+            service.stop()
+        return
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    service.start(concurrency)
+    click.echo(f"worker {worker_name()}: jobs from {_redact(settings.db_url)}, {concurrency} at once", err=True)
+    stopped.wait()
+    service.stop()
+
+
+def _redact(url: str) -> str:
+    """A URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+@main.group()
+def keys() -> None:
+    """API keys for the HTTP service (stored as salted hashes; a key is shown once)."""
+
+
+def _key_store() -> Any:
+    from .auth import KeyStore
+    from .jobs import JobStore
+
+    return KeyStore(JobStore.open(_settings().db_url))
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option(
+    "--scopes",
+    default="ingest,insights:read",
+    show_default=True,
+    help="Comma-separated: ingest, insights:read, admin (all of them).",
+)
+@click.option("--tenant", help="Tenant the key's jobs belong to (default: the name). Keys of one tenant share jobs.")
+def keys_create(name: str, scopes: str, tenant: str | None) -> None:
+    """Create a key and print it (once: only its salted hash is stored)."""
+    from .auth import parse_scopes
+
+    with _errors():
+        created = _key_store().create(name, parse_scopes(scopes), tenant)
+    click.echo(created.key)
+    click.echo(
+        f"key {created.info.id} for tenant {created.info.tenant_id!r}, scopes {','.join(created.info.scopes)}; "
+        "store it now, it cannot be shown again",
+        err=True,
+    )
+    click.echo(f"webhook signing secret of tenant {created.info.tenant_id!r}: {created.webhook_secret}", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from datetime import UTC, datetime
+
+    for info in _key_store().list():
+        created = datetime.fromtimestamp(info.created_at, UTC).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if info.revoked_at else "active"
+        click.echo(f"{info.id}  {info.tenant_id:<20} {info.name:<20} {','.join(info.scopes):<30} {created}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after lsk_)."""
+    if not _key_store().revoke(key_id):
+        click.echo(f"error [input.parameter]: no active key {key_id!r}", err=True)
+        sys.exit(19)
+    click.echo(f"revoked {key_id}")

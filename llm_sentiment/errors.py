@@ -10,13 +10,25 @@
     │   ├── OneRoleError                   input.one_role            15
     │   ├── RolesSpecError                 input.roles_spec          16
     │   ├── QuestionsFileError             input.questions           17
-    │   ├── DatasetError                   input.dataset             60  (eval dataset)
-    │   └── EvalFileError                  input.eval_file           61  (eval thresholds, baseline results)
+    │   ├── DatasetError                   input.dataset             70  (eval dataset)
+    │   ├── EvalFileError                  input.eval_file           71  (eval thresholds, baseline results)
+    │   ├── InputTooLargeError             input.too_large           18
+    │   ├── InvalidParameterError          input.parameter           19  (a request field; ``field`` names it)
+    │   ├── CallTooLongError               input.too_long            57  (one turn longer than a context window)
+    │   └── AudioError       (a recording we will not or cannot decode)
+    │       ├── UnsupportedAudioError      audio.unsupported_format  50
+    │       ├── PlaylistError              audio.playlist            51
+    │       ├── AudioTooLargeError         audio.too_large           52
+    │       ├── AudioTooLongError          audio.too_long            53
+    │       ├── TooManyChannelsError       audio.too_many_channels   54
+    │       ├── DecodeFailedError          audio.decode_failed       55
+    │       └── NoSpeechError              audio.no_speech           56
     ├── SetupError           (the installation or configuration needs fixing)
     │   ├── ModelMissingError              model.missing             20
     │   ├── ModelCorruptError              model.corrupt             21
     │   ├── ConfigError                    config.invalid            22
-    │   └── TemplateError                  prompt.invalid            23
+    │   ├── TemplateError                  prompt.invalid            23
+    │   └── DependencyMissingError         setup.dependency          24  (an optional extra is not installed)
     ├── ModelOutputError     (the LLM answered, but not usefully)
     │   └── InvalidAnswerError             llm.invalid_answer        30
     ├── ProviderError        (the LLM could not be reached; fallback models are tried)
@@ -25,11 +37,23 @@
     │   ├── ProviderUnavailableError       llm.unavailable           42
     │   ├── ProviderRejectedError          llm.rejected              43  (4xx other than 429: no fallback)
     │   └── AllModelsFailedError           llm.all_failed            44
+    ├── ServiceError         (the HTTP service refused a request, or a job could not run)
+    │   ├── UnauthorizedError              auth.unauthorized         60
+    │   ├── ForbiddenError                 auth.forbidden            61
+    │   ├── RateLimitedError               auth.rate_limited         62
+    │   ├── JobNotFoundError               job.not_found             63  (also another tenant's job)
+    │   ├── JobNotReadyError               job.not_ready             64
+    │   ├── JobFailedError                 job.failed                65
+    │   ├── JobAbandonedError              job.abandoned             66  (its worker stopped too many times)
+    │   ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
+    │   ├── IdempotencyConflictError       request.idempotency       67
+    │   └── QueueUnavailableError          queue.unavailable         68
     └── QualityGateError     (an eval ran; its results are below the gate)
-        └── BelowThresholdError            eval.below_threshold      62
+        └── BelowThresholdError            eval.below_threshold      72
 
 Only ``ProviderError`` subclasses marked ``retryable`` trigger a fallback model: a bad request
-or a malformed answer would fail the same way on the next model.
+or a malformed answer would fail the same way on the next model. The HTTP status of each error is
+mapped in ``api.py``; a job that fails records its error's ``code``.
 """
 
 from __future__ import annotations
@@ -106,12 +130,77 @@ class QuestionsFileError(InputError):
 
 class DatasetError(InputError):
     code = "input.dataset"
-    exit_code = 60
+    exit_code = 70
 
 
 class EvalFileError(InputError):
     code = "input.eval_file"
-    exit_code = 61
+    exit_code = 71
+
+
+class InputTooLargeError(InputError):
+    code = "input.too_large"
+    exit_code = 18
+
+
+class InvalidParameterError(InputError):
+    """A request parameter we cannot use; ``field`` names it (``body.webhook_url``, ``query.view``)."""
+
+    code = "input.parameter"
+    exit_code = 19
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(f"{field}: {message}", hint=hint, field=field, **details)
+        self.field = field
+
+
+class CallTooLongError(InputError):
+    code = "input.too_long"
+    exit_code = 57
+
+
+class AudioError(InputError):
+    """Checked before and while decoding: a recording is untrusted input like any other."""
+
+    code = "audio.invalid"
+    exit_code = 55
+
+
+class UnsupportedAudioError(AudioError):
+    code = "audio.unsupported_format"
+    exit_code = 50
+
+
+class PlaylistError(AudioError):
+    """Playlists and manifests point the decoder at other files or URLs; they are never opened."""
+
+    code = "audio.playlist"
+    exit_code = 51
+
+
+class AudioTooLargeError(AudioError):
+    code = "audio.too_large"
+    exit_code = 52
+
+
+class AudioTooLongError(AudioError):
+    code = "audio.too_long"
+    exit_code = 53
+
+
+class TooManyChannelsError(AudioError):
+    code = "audio.too_many_channels"
+    exit_code = 54
+
+
+class DecodeFailedError(AudioError):
+    code = "audio.decode_failed"
+    exit_code = 55
+
+
+class NoSpeechError(AudioError):
+    code = "audio.no_speech"
+    exit_code = 56
 
 
 class SetupError(LLMSentimentError):
@@ -137,6 +226,11 @@ class ConfigError(SetupError):
 class TemplateError(SetupError):
     code = "prompt.invalid"
     exit_code = 23
+
+
+class DependencyMissingError(SetupError):
+    code = "setup.dependency"
+    exit_code = 24
 
 
 class ModelOutputError(LLMSentimentError):
@@ -182,11 +276,70 @@ class AllModelsFailedError(ProviderError):
     retryable = False
 
 
+class ServiceError(LLMSentimentError):
+    code = "service.error"
+    exit_code = 60
+
+
+class UnauthorizedError(ServiceError):
+    code = "auth.unauthorized"
+    exit_code = 60
+
+
+class ForbiddenError(ServiceError):
+    code = "auth.forbidden"
+    exit_code = 61
+
+
+class RateLimitedError(ServiceError):
+    code = "auth.rate_limited"
+    exit_code = 62
+
+    def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
+        super().__init__(message, retry_after_s=round(retry_after_s, 3), **details)
+        self.retry_after_s = retry_after_s
+
+
+class JobNotFoundError(ServiceError):
+    code = "job.not_found"
+    exit_code = 63
+
+
+class JobNotReadyError(ServiceError):
+    code = "job.not_ready"
+    exit_code = 64
+
+
+class JobFailedError(ServiceError):
+    code = "job.failed"
+    exit_code = 65
+
+
+class JobAbandonedError(ServiceError):
+    code = "job.abandoned"
+    exit_code = 66
+
+
+class JobNotAnalyzedError(ServiceError):
+    code = "job.not_analyzed"
+    exit_code = 69
+
+
+class IdempotencyConflictError(ServiceError):
+    code = "request.idempotency"
+    exit_code = 67
+
+
+class QueueUnavailableError(ServiceError):
+    code = "queue.unavailable"
+    exit_code = 68
+
+
 class QualityGateError(LLMSentimentError):
     code = "eval.gate"
-    exit_code = 62
+    exit_code = 72
 
 
 class BelowThresholdError(QualityGateError):
     code = "eval.below_threshold"
-    exit_code = 62
+    exit_code = 72

@@ -20,8 +20,8 @@ from .errors import (
 )
 from .transcript import Role, RoleMapping, Segment, Transcript, Word
 
-InputFormat = Literal["auto", "text", "json", "assemblyai", "deepgram"]
-INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "json", "assemblyai", "deepgram")
+InputFormat = Literal["auto", "text", "json", "assemblyai", "deepgram", "audio"]
+INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "json", "assemblyai", "deepgram", "audio")
 
 _MAX_LABEL_CHARS = 40
 _TIMESTAMP = r"(?:\[?\(?(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)\)?\]?\s*[-–]?\s*)"

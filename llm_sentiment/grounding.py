@@ -75,8 +75,22 @@ def segments_for(segments: list[Segment], role: Role | None) -> list[Segment]:
     return [s for s in segments if role is None or s.role == role]
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of each sentence in ``text``, surrounding whitespace excluded."""
+    spans = []
+    at = 0
+    for gap in [*_SENTENCE_END.finditer(text), None]:
+        end = gap.start() if gap else len(text)
+        piece = text[at:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((at + lead, at + len(piece.rstrip())))
+        at = gap.end() if gap else end
+    return spans
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    return [text[start:end] for start, end in sentence_spans(text)]
 
 
 def quotable_sentences(segments: Iterable[Segment], min_words: int = 2) -> list[str]:

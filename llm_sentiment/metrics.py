@@ -24,6 +24,7 @@ class RoleBehavior(BaseModel):
     words: int = Field(ge=0)
     words_per_minute: float = Field(ge=0)
     interruptions: int = Field(ge=0, description="Times this role started while the other was still talking.")
+    interruption_seconds: float = Field(0.0, ge=0, description="Time this role spent talking over the other.")
     average_response_time_seconds: float | None = Field(
         None, ge=0, description="Mean gap from the other role finishing to this role starting."
     )
@@ -38,6 +39,7 @@ class Behavioral(BaseModel):
     agent_talk_ratio: float = Field(ge=0, le=1)
     customer_talk_ratio: float = Field(ge=0, le=1)
     interruption_count: int = Field(ge=0)
+    interruption_seconds: float = Field(0.0, ge=0, description="Total overlap of all interruptions.")
     average_response_time_seconds: float | None = Field(None, ge=0)
     agent: RoleBehavior
     customer: RoleBehavior
@@ -67,10 +69,13 @@ def _timed(segments: Iterable[Segment]) -> list[tuple[Segment, float, float]]:
     return sorted(rows, key=lambda r: (r[1], r[2]))
 
 
-def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFAULT_MIN_OVERLAP_S) -> int:
-    """Starts of ``role`` inside another role's turn, overlapping it by at least ``min_overlap`` seconds."""
+def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFAULT_MIN_OVERLAP_S) -> list[Interval]:
+    """Where ``role`` started inside another role's turn and talked over it for at least ``min_overlap`` s.
+
+    Each interruption is the overlap: from the interrupter's start to whichever turn ends first.
+    """
     rows = _timed(segments)
-    count = 0
+    found: list[Interval] = []
     for segment, start, end in rows:
         if segment.role != role:
             continue
@@ -78,9 +83,9 @@ def interruptions(segments: list[Segment], role: Role, min_overlap: float = DEFA
             if other.role in (None, role) or not (o_start < start < o_end):
                 continue
             if min(end, o_end) - start >= min_overlap:
-                count += 1
+                found.append((start, min(end, o_end)))
                 break
-    return count
+    return found
 
 
 def response_gaps(segments: list[Segment], role: Role) -> list[float]:
@@ -106,7 +111,7 @@ def longest_monologue(segments: list[Segment], role: Role) -> float:
     return best
 
 
-def _role_behavior(segments: list[Segment], role: Role, duration: float, min_overlap: float) -> RoleBehavior:
+def _role_behavior(segments: list[Segment], role: Role, duration: float, overlaps: list[Interval]) -> RoleBehavior:
     own = [(start, end) for s, start, end in _timed(segments) if s.role == role]
     talk = total(own)
     words = sum(len(s.text.split()) for s in segments if s.role == role and s.start is not None)
@@ -116,7 +121,8 @@ def _role_behavior(segments: list[Segment], role: Role, duration: float, min_ove
         talk_ratio=round(_ratio(talk, duration), 4),
         words=words,
         words_per_minute=round(words * 60 / talk, 1) if talk >= 1.0 else 0.0,  # undefined under a second
-        interruptions=interruptions(segments, role, min_overlap),
+        interruptions=len(overlaps),
+        interruption_seconds=round(total(overlaps), 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         longest_monologue_seconds=round(longest_monologue(segments, role), 3),
     )
@@ -131,8 +137,9 @@ def behavioral(transcript: Transcript, min_overlap: float = DEFAULT_MIN_OVERLAP_
     duration = round(max(transcript.duration or 0.0, max(end for _, _, end in rows)), 3)
     talk = round(total((start, end) for _, start, end in rows), 3)
     silence = round(max(0.0, duration - talk), 3)
-    agent = _role_behavior(segments, "agent", duration, min_overlap)
-    customer = _role_behavior(segments, "customer", duration, min_overlap)
+    cut_in = {role: interruptions(segments, role, min_overlap) for role in ("agent", "customer")}
+    agent = _role_behavior(segments, "agent", duration, cut_in["agent"])
+    customer = _role_behavior(segments, "customer", duration, cut_in["customer"])
     gaps = response_gaps(segments, "agent") + response_gaps(segments, "customer")
     return Behavioral(
         duration_seconds=duration,
@@ -142,6 +149,7 @@ def behavioral(transcript: Transcript, min_overlap: float = DEFAULT_MIN_OVERLAP_
         agent_talk_ratio=agent.talk_ratio,
         customer_talk_ratio=customer.talk_ratio,
         interruption_count=agent.interruptions + customer.interruptions,
+        interruption_seconds=round(total(cut_in["agent"] + cut_in["customer"]), 3),
         average_response_time_seconds=round(sum(gaps) / len(gaps), 3) if gaps else None,
         agent=agent,
         customer=customer,

@@ -5,20 +5,65 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analyze import Analyzer
+from .audio import looks_like_recording
 from .cache import CachedLLM, ResponseCache
+from .errors import NoSpeechError, RolesSpecError
 from .formats import InputFormat, load_transcript
 from .llm import LLMClient
+from .recording import AudioOptions, Progress, TranscriptionResult, recording_roles, transcribe_recording
 from .roles import assign_roles, parse_roles_spec
 from .router import RouterClient, RouterConfig
 from .settings import Settings
+from .speaker_roles import RoleQuestion
 from .templates import PromptSet
 from .transcript import Transcript
 
 
-def load_call(path: Path, *, input_format: InputFormat = "auto", roles: str | None = None) -> Transcript:
-    """A transcript file with agent/customer roles assigned."""
-    transcript = load_transcript(path, input_format)
-    return assign_roles(transcript, parse_roles_spec(roles) if roles else None)
+def is_recording(path: Path, input_format: InputFormat = "auto") -> bool:
+    """Audio is recognised by content (a fake one by its name too, to give it an audio error)."""
+    return input_format == "audio" or (input_format == "auto" and looks_like_recording(path))
+
+
+def load_call(
+    path: Path,
+    *,
+    input_format: InputFormat = "auto",
+    roles: str | None = None,
+    audio: AudioOptions | None = None,
+    settings: Settings | None = None,
+    question: RoleQuestion | None = None,
+    progress: Progress | None = None,
+) -> Transcript:
+    """A transcript file or a recording, with agent/customer roles assigned.
+
+    A recording is validated, transcribed (or taken from the transcript cache) and its roles come
+    from channels or voices; ``question`` lets an LLM name the agent when the words leave it unclear.
+    """
+    spec = parse_roles_spec(roles) if roles else None
+    audio = audio or AudioOptions()
+    if is_recording(path, input_format):
+        result = transcribe_call(path, audio=audio, settings=settings, question=question, progress=progress)
+        if not result.transcript.segments:
+            raise NoSpeechError(f"{path.name}: no speech was found", hint="Is it the right recording?")
+        return assign_roles(result.transcript, spec)
+    if audio.channels:
+        raise RolesSpecError("--channels applies to stereo recordings", hint="Name transcript speakers with --roles.")
+    return assign_roles(load_transcript(path, input_format), spec)
+
+
+def transcribe_call(
+    path: Path,
+    *,
+    audio: AudioOptions | None = None,
+    settings: Settings | None = None,
+    question: RoleQuestion | None = None,
+    progress: Progress | None = None,
+) -> TranscriptionResult:
+    """A recording's transcript with roles from channels or voices, wherever they can be told."""
+    audio = audio or AudioOptions()
+    result = transcribe_recording(path, settings or Settings(), audio, progress)
+    transcript = recording_roles(result, channels=audio.channels, question=question)
+    return result.model_copy(update={"transcript": transcript})
 
 
 def build_llm(settings: Settings, *, use_cache: bool = True) -> tuple[LLMClient, ResponseCache | None]:
@@ -27,6 +72,13 @@ def build_llm(settings: Settings, *, use_cache: bool = True) -> tuple[LLMClient,
         return client, None
     cache = ResponseCache(settings.cache_dir)
     return CachedLLM(client, cache), cache
+
+
+def build_role_question(
+    settings: Settings, llm: LLMClient, *, model: str | None = None, prompts_version: str | None = None
+) -> RoleQuestion:
+    prompts = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
+    return RoleQuestion(llm, prompts, model or settings.model, settings.max_reasks)
 
 
 def build_analyzer(

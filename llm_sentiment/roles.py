@@ -7,9 +7,11 @@ import re
 from typing import cast, get_args
 
 from .errors import OneRoleError, RolesSpecError
-from .transcript import Role, RoleMapping, Segment, Transcript
+from .transcript import Role, RoleMapping, Segment, Transcript, Warning
 
 ROLES: tuple[str, ...] = get_args(Role)
+LOW_CONFIDENCE = 0.6
+"""Below this a role mapping is flagged with a ``roles.low_confidence`` warning."""
 
 # Checked before the customer words: "Customer Support" and "Customer Service" are the agent.
 _AGENT_LABELS = {
@@ -129,7 +131,7 @@ def _role_from_label(label: str) -> Role | None:
     return None
 
 
-def _cue_score(segments: list[Segment]) -> tuple[float, str]:
+def cue_score(segments: list[Segment]) -> tuple[float, str]:
     """Positive when the speaker talks like the company, negative when like the caller."""
     score, best, best_weight = 0.0, "", 0.0
     for position, segment in enumerate(segments[:6]):
@@ -206,13 +208,13 @@ def _from_labels(speakers: list[str]) -> RoleMapping | None:
     return RoleMapping(speakers=completed, source="labels", confidence=0.95, evidence=evidence)
 
 
-def _from_content(transcript: Transcript) -> RoleMapping:
+def from_content(transcript: Transcript) -> RoleMapping:
     speakers = transcript.speakers()
     scores: dict[str, float] = {}
     evidence: dict[str, str] = {}
     for index, speaker in enumerate(speakers):
         own = [s for s in transcript.segments if s.speaker == speaker]
-        score, why = _cue_score(own)
+        score, why = cue_score(own)
         prior = 0.5 if index == 0 else 0.0  # whoever answers the phone usually speaks first
         scores[speaker] = score + prior
         evidence[speaker] = why or ("speaks first" if index == 0 else "no cue")
@@ -238,5 +240,74 @@ def assign_roles(transcript: Transcript, spec: dict[str, Role] | None = None) ->
     elif transcript.role_mapping is not None:
         mapping = transcript.role_mapping
     else:
-        mapping = _from_labels(transcript.speakers()) or _from_content(transcript)
+        mapping = _from_labels(transcript.speakers()) or from_content(transcript)
     return transcript.with_roles(_check_both_roles(mapping))
+
+
+def channel_speaker(channel: int) -> str:
+    return f"Channel {channel}"
+
+
+def parse_channels_spec(spec: str) -> tuple[Role, Role]:
+    """`agent,customer` → channel 0 is the agent, channel 1 the customer."""
+    parts = tuple(p.strip().lower() for p in spec.split(","))
+    if len(parts) != 2 or set(parts) != set(ROLES):
+        raise RolesSpecError(
+            f"bad --channels {spec!r}",
+            hint="Name the role of channel 0 then channel 1: --channels agent,customer (or customer,agent).",
+        )
+    return cast(Role, parts[0]), cast(Role, parts[1])
+
+
+_CHANNEL_CONFIDENCE = {"given": 1.0, "convention": 0.9, "contradicted": 0.5}
+_CONTRADICTION_MARGIN = 2.0
+
+
+def channel_mapping(
+    transcript: Transcript, roles: tuple[Role, Role], *, given: bool
+) -> tuple[RoleMapping, list[Warning]]:
+    """Roles by channel; the default (channel 0 = agent) is checked against what each channel says."""
+    present = set(transcript.speakers())
+    speakers = {channel_speaker(i): role for i, role in enumerate(roles) if channel_speaker(i) in present}
+    how = "given with --channels" if given else "channel convention (--channels to change)"
+    evidence = {speaker: f"{speaker.lower()}: {how}" for speaker in speakers}
+    warnings: list[Warning] = []
+    confidence = _CHANNEL_CONFIDENCE["given" if given else "convention"]
+    if not given and len(speakers) == 2:
+        scores = {sp: cue_score([s for s in transcript.segments if s.speaker == sp]) for sp in speakers}
+        agent = next(sp for sp, role in speakers.items() if role == "agent")
+        customer = next(sp for sp, role in speakers.items() if role == "customer")
+        if scores[customer][0] - scores[agent][0] > _CONTRADICTION_MARGIN:
+            confidence = _CHANNEL_CONFIDENCE["contradicted"]
+            warnings.append(
+                Warning(
+                    code="roles.channel_mismatch",
+                    message=f"{customer} talks like the agent ({scores[customer][1]}); if the channels are "
+                    "swapped, pass --channels customer,agent",
+                )
+            )
+    mapping = RoleMapping(speakers=speakers, source="channel", confidence=confidence, evidence=evidence)
+    return mapping, warnings
+
+
+INFERRED_SPEAKERS: dict[Role, str] = {"agent": "Agent (inferred)", "customer": "Customer (inferred)"}
+UNKNOWN_SPEAKER = "Unknown speaker"
+
+
+def roles_by_segment(transcript: Transcript) -> Transcript:
+    """When voices cannot be told apart: each segment's role from its own words, or unknown; never guessed."""
+    segments = []
+    for segment in transcript.segments:
+        score, _ = cue_score([segment])
+        role: Role | None = "agent" if score > 0 else "customer" if score < 0 else None
+        segments.append(segment.model_copy(update={"speaker": INFERRED_SPEAKERS[role] if role else UNKNOWN_SPEAKER}))
+    found = {s.speaker for s in segments}
+    speakers = {name: role for role, name in INFERRED_SPEAKERS.items() if name in found}
+    labelled = sum(s.speaker != UNKNOWN_SPEAKER for s in segments) / max(1, len(segments))
+    mapping = RoleMapping(
+        speakers=speakers,
+        source="inference",
+        confidence=round(0.5 * labelled, 3),
+        evidence=dict.fromkeys(speakers, "per-segment cues (speakers not separable)"),
+    )
+    return transcript.model_copy(update={"segments": segments}).with_roles(mapping)

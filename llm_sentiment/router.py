@@ -46,6 +46,10 @@ class RouterSettings(BaseModel):
     num_retries: int = Field(1, ge=0)
     timeout: float = Field(600, gt=0)
     fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    model_group_alias: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model names clients send (e.g. a vendor's) mapped to a model group; '*' maps any other name.",
+    )
 
 
 class RouterConfig(BaseModel):
@@ -82,6 +86,26 @@ class RouterConfig(BaseModel):
                         f"router_settings.fallbacks names unknown models: {', '.join(unknown)}",
                         hint=f"Known model groups: {', '.join(sorted(names))}.",
                     )
+
+        unknown_targets = sorted(t for t in self.router_settings.model_group_alias.values() if t not in names)
+        if unknown_targets:
+            raise ConfigError(
+                f"router_settings.model_group_alias maps to unknown models: {', '.join(unknown_targets)}",
+                hint=f"Known model groups: {', '.join(sorted(names))}.",
+            )
+
+    def resolve(self, model: str) -> str:
+        """The model group a client's model name means: a group itself, an alias, or the '*' alias."""
+        if model in self.groups():
+            return model
+        aliases = self.router_settings.model_group_alias
+        target = aliases.get(model) or aliases.get("*")
+        if target is None:
+            raise ConfigError(
+                f"unknown model {model!r}",
+                hint=f"Model groups: {', '.join(self.groups())}; or add it to router_settings.model_group_alias.",
+            )
+        return target
 
     def groups(self) -> list[str]:
         return list(dict.fromkeys(d.model_name for d in self.model_list))

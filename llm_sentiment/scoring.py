@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import json
 import math
 from dataclasses import dataclass
 
@@ -78,23 +80,53 @@ def label_probabilities(
     token shares with the text before the value, such as an opening quote). Tokens that fit several
     labels or none are ignored; the rest is renormalised. None when too little mass is left.
     """
+    return keyed_label_probabilities(content, logprobs, [key])[key]
+
+
+def keyed_label_probabilities(
+    content: str, logprobs: list[TokenLogprob] | None, keys: list[str]
+) -> dict[str, dict[Label, float] | None]:
+    """``label_probabilities`` for each of ``keys`` of one JSON answer, looked up in order.
+
+    For batch answers such as ``{"3": "negative", "4": "neutral"}``: each key is found (JSON-encoded)
+    after the previous one, so a key can never match inside an earlier value.
+    """
+    found: dict[str, dict[Label, float] | None] = dict.fromkeys(keys)
     if not logprobs:
-        return None
-    key_at = content.find(f'"{key}"')
-    if key_at < 0:
-        return None
-    colon = content.find(":", key_at)
-    value_at = content.find('"', colon) + 1
-    if colon < 0 or value_at <= 0:
-        return None
+        return found
+    starts = _token_starts(logprobs)
+    at = 0
+    for key in keys:
+        key_at = content.find(json.dumps(key, ensure_ascii=False), at)
+        if key_at < 0:
+            key_at = content.find(json.dumps(key), at)
+        if key_at < 0:
+            continue
+        colon = content.find(":", key_at + len(json.dumps(key, ensure_ascii=False)) - 1)
+        if colon < 0:
+            continue
+        if content[colon + 1 :].lstrip().startswith("{"):  # {"7": {"label": "negative", ...}}
+            colon = content.find(":", content.find('"label"', colon))
+        value_at = content.find('"', colon) + 1 if colon >= 0 else 0
+        if colon < 0 or value_at <= 0:
+            continue
+        at = value_at
+        index = bisect.bisect_right(starts, value_at) - 1
+        if index < 0 or index >= len(logprobs):
+            continue
+        offset = starts[index]
+        found[key] = _fold(logprobs[index], content[offset:value_at])
+    return found
+
+
+def _token_starts(logprobs: list[TokenLogprob]) -> list[int]:
+    """Character offset of each token in the answer text."""
+    starts = []
     offset = 0
     for entry in logprobs:
-        end = offset + len(entry.token)
-        if end > value_at:
-            lead = value_at - offset
-            return _fold(entry, content[offset:value_at] if lead > 0 else "")
-        offset = end
-    return None
+        starts.append(offset)
+        offset += len(entry.token)
+    return starts
 
 
 def _fold(entry: TokenLogprob, lead: str) -> dict[Label, float] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, model_validator
@@ -41,6 +42,46 @@ class Settings(BaseSettings):
     timeout: float | None = Field(None, gt=0, description="Overrides router_settings.timeout (seconds).")
     max_quotes: int = Field(3, ge=1, le=10)
     interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
+    segment_batch_size: int = Field(8, ge=1, le=32, description="Lines scored per per-segment sentiment question.")
+    split_words: int = Field(25, ge=1, description="Turns longer than this many words are scored sentence by sentence.")
+    context_tokens: int | None = Field(
+        None, ge=1024, description="The model's context in tokens, for windowing long calls (default: n_ctx)."
+    )
+    window_overlap: float = Field(0.15, ge=0, le=0.5, description="Share of a window repeated from the one before.")
+    trend_threshold: float = Field(0.3, gt=0, le=2, description="Score change that makes a trend improving/declining.")
+    whisper_model: str = Field("whisper-tiny.en", description="Embedded Whisper name, or a CTranslate2 directory.")
+    whisper_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available.")
+    whisper_beam_size: int = Field(5, ge=1, le=10)
+    language: str | None = Field(None, description="Spoken language (e.g. en); None detects it (multilingual models).")
+    no_speech_threshold: float = Field(
+        0.8, gt=0, le=1, description="Whisper segments likelier than this to be non-speech are dropped."
+    )
+    max_audio_mb: float = Field(500, gt=0, description="Largest recording accepted, in MB.")
+    max_audio_seconds: float = Field(4 * 3600, gt=0, description="Longest recording accepted, counted while decoding.")
+    max_audio_channels: int = Field(2, ge=1, le=2, description="Channels accepted (one per party at most).")
+    transcript_cache_path: Path | None = Field(
+        None, description="Transcript cache directory (default: <home>/cache/transcripts)."
+    )
+
+    # HTTP service (llm-sentiment serve / worker)
+    data_dir: Path | None = Field(None, description="Job database and stored inputs (default: <home>/data).")
+    database_url: str | None = Field(None, description="SQLAlchemy URL (default: SQLite in data_dir).")
+    broker_url: str | None = Field(None, description="redis://... sends jobs through Celery to `llm-sentiment worker`.")
+    max_upload_bytes: int = Field(50 << 20, ge=1024, description="Largest request body accepted (413 above).")
+    rate_limit_per_s: float = Field(20.0, ge=0, description="Requests per second per API key; 0 disables the limit.")
+    rate_limit_burst: int = Field(100, ge=1, description="Requests a key may make at once before the rate applies.")
+    retention_hours: float = Field(
+        168.0, gt=0, description="Finished jobs, their results and inputs are deleted after."
+    )
+    job_lease_s: float = Field(60.0, ge=1, description="A worker that stops renewing a job for this long loses it.")
+    job_max_attempts: int = Field(3, ge=1, description="Runs of one job (worker lost or provider down) before error.")
+    job_retry_delay_s: float = Field(30.0, ge=0, description="Wait before re-running a job after a provider error.")
+    sweep_interval_s: float = Field(5.0, gt=0, description="How often expired leases, retention and dispatch run.")
+    webhook_allow_private: bool = Field(False, description="Allow webhooks to loopback/private/link-local addresses.")
+    webhook_max_attempts: int = Field(6, ge=1)
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt (max 1 hour).")
+    api_llm_threads: int = Field(2, ge=1, description="Concurrent LLM requests served by questions/chat endpoints.")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
@@ -49,9 +90,25 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def context_window(self) -> int:
+        return self.context_tokens or self.n_ctx
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 
     @property
     def cache_dir(self) -> Path:
         return self.cache_path or self.home / "cache" / "llm"
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir or self.home / "data"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'jobs.db'}"
+
+    @property
+    def transcript_cache_dir(self) -> Path:
+        return self.transcript_cache_path or self.home / "cache" / "transcripts"

@@ -20,11 +20,14 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import TemplateError
 from .llm import ChatMessage
 from .scoring import Calibration
-from .transcript import Role, Transcript
+from .transcript import Role, Segment, Transcript
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 _DELIMITER = re.compile(r"</?\s*(?:transcript|lines)\s*>", re.IGNORECASE)
 SYSTEM_ID = "system"
+DIGEST_ID = "digest"
+SYSTEM_IDS = (SYSTEM_ID, DIGEST_ID)
+"""Templates that render a shared system message rather than a question."""
 
 
 class TemplateMeta(BaseModel):
@@ -126,16 +129,57 @@ class PromptSet:
                 hint=f"Templates: {', '.join(sorted(self.templates))}.",
             ) from None
 
-    def system_message(self, transcript: Transcript, system_id: str = SYSTEM_ID) -> ChatMessage:
-        """Identical for every question of a call, so the model reuses its KV cache for the transcript."""
-        return ChatMessage(role="system", content=self[system_id].render(segments=_segment_rows(transcript)))
+    def system_message(self, transcript: Transcript, part: Part | None = None) -> ChatMessage:
+        """Identical for every question of a call (or of one part of a long call), so the model reuses
+        its KV cache for the transcript."""
+        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript), part=part))
+
+    def digest_message(self, parts: list[DigestPart]) -> ChatMessage:
+        """The shared prefix of the reduce step of a long call: each part's notes and telling lines."""
+        rows = [
+            {
+                "index": p.index,
+                "start": _clock(p.start),
+                "end": _clock(p.end),
+                "notes": p.notes,
+                "segments": _segment_rows(Transcript(segments=p.lines)),
+            }
+            for p in parts
+        ]
+        return ChatMessage(role="system", content=self[DIGEST_ID].render(parts=rows))
 
     def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
-        template = self[template_id]
-        return [
-            self.system_message(transcript, template.meta.system),
-            ChatMessage(role="user", content=template.render(**variables)),
-        ]
+        return self.ask(self.system_for(template_id, self.system_message(transcript)), template_id, **variables)
+
+    def system_for(self, template_id: str, shared: ChatMessage) -> ChatMessage:
+        """``shared`` (the transcript prefix), or the short system message the question names instead."""
+        system_id = self[template_id].meta.system
+        if system_id == SYSTEM_ID:
+            return shared
+        return ChatMessage(role="system", content=self[system_id].render())
+
+    def ask(self, system: ChatMessage, template_id: str, **variables: Any) -> list[ChatMessage]:
+        """A question after a shared system message."""
+        return [system, ChatMessage(role="user", content=self[template_id].render(**variables))]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a window sits in a long call, for the system message."""
+
+    index: int
+    count: int
+    context_until: int | None
+    """The last segment id repeated from the previous part as context."""
+
+
+@dataclass(frozen=True)
+class DigestPart:
+    index: int
+    start: float | None
+    end: float | None
+    notes: str
+    lines: list[Segment]
 
 
 def _calibration(path: Path) -> Calibration | None:
@@ -180,13 +224,9 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def role_rows(transcript: Transcript, role: Role | None) -> list[dict[str, Any]]:
+def role_rows(segments: list[Segment], role: Role | None) -> list[dict[str, Any]]:
     """Template rows for one role's segments (all segments for ``None``)."""
-    return [
-        row
-        for row, s in zip(_segment_rows(transcript), transcript.segments, strict=True)
-        if role is None or s.role == role
-    ]
+    return _segment_rows(Transcript(segments=[s for s in segments if role is None or s.role == role]))
 
 
 def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:

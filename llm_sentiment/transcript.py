@@ -30,6 +30,14 @@ class Segment(BaseModel):
     channel: int | None = None
 
 
+class Warning(BaseModel):
+    """Something the user should know about a result that is still usable."""
+
+    code: str
+    message: str
+    question_id: str | None = None
+
+
 class RoleMapping(BaseModel):
     """Which speaker label plays which role, and how we know."""
 
@@ -45,6 +53,7 @@ class Transcript(BaseModel):
     duration: float | None = Field(None, ge=0)
     source_format: str = "native"
     role_mapping: RoleMapping | None = None
+    warnings: list[Warning] = Field(default_factory=list, description="From decoding, transcription and diarization.")
 
     @property
     def timed(self) -> bool:

@@ -3,7 +3,7 @@
 # llama.cpp wheel (built once, ~10 min on 2 cores) and the assembled models are cached under
 # $LLM_SENTIMENT_HOME (default ~/.cache/llm-sentiment), so a second run takes a minute or two.
 #   scripts/bootstrap.sh            runtime + models
-#   scripts/bootstrap.sh --test     also the test tools: espeak-ng, sox, redis-server (apt)
+#   scripts/bootstrap.sh --test     also the test tools: espeak-ng, sox, redis-server, postgresql (apt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +45,7 @@ apt_install() {
 }
 
 if [ "$with_test_tools" = 1 ]; then
-  apt_install espeak-ng:espeak-ng sox:sox redis-server:redis-server
+  apt_install espeak-ng:espeak-ng sox:sox redis-server:redis-server pg_ctlcluster:postgresql
 fi
 
 PY=$(pick_python)

@@ -54,7 +54,8 @@ def _no_network() -> Iterator[None]:
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(host, str) and not _is_loopback(host):
-            raise NetworkBlockedError(f"tests may not resolve {host!r}")
+            # What an offline resolver answers, so code under test handles it as it would in production.
+            raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     socket.socket.connect = connect  # type: ignore[method-assign]
@@ -80,3 +81,22 @@ def prompts(settings: Any) -> Any:
     from llm_sentiment.templates import PromptSet
 
     return PromptSet(settings.prompts_dir, settings.prompts_version)
+
+
+def scripted_call(name: str) -> Any:
+    """A scripted call from tests/fixtures/scripted_calls.json as render_audio turns."""
+    import json
+
+    from llm_sentiment.render_audio import Turn
+
+    calls = json.loads((FIXTURES / "scripted_calls.json").read_text(encoding="utf-8"))
+    return [Turn.model_validate(turn) for turn in calls[name]]
+
+
+@pytest.fixture(scope="session")
+def audio_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Default settings (the embedded Whisper) with private caches, shared by the audio tests."""
+    from llm_sentiment.settings import Settings
+
+    root = tmp_path_factory.mktemp("audio-caches")
+    return Settings(cache_path=root / "llm", transcript_cache_path=root / "transcripts")

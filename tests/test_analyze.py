@@ -15,6 +15,9 @@ from llm_sentiment.roles import assign_roles
 
 from .conftest import FIXTURES
 
+ROLES_ONLY: tuple[Any, ...] = ()
+"""These tests are about the role questions; per-segment sentiment and the summary have their own."""
+
 NEGATIVE = {"positive": 0.02, "neutral": 0.08, "negative": 0.9}
 NEUTRAL = {"positive": 0.2, "neutral": 0.7, "negative": 0.1}
 
@@ -37,7 +40,7 @@ def _queue_clean_run(llm: FakeLLM) -> FakeLLM:
 
 def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
     llm = _queue_clean_run(FakeLLM())
-    result = Analyzer(llm, prompts, settings, model="fake").analyze(call)
+    result = Analyzer(llm, prompts, settings, model="fake").analyze(call, parts=ROLES_ONLY)
     customer = result.roles.customer
     assert (customer.label, customer.score, customer.confidence, customer.confidence_source) == (
         "negative",
@@ -78,7 +81,7 @@ def test_without_logprobs_the_models_confidence_is_used(call: Any, prompts: Any,
     llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Angry."})
     for _ in range(2):
         llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Calm."})
-    result = Analyzer(llm, prompts, settings).analyze(call)
+    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     customer = result.roles.customer
     assert customer.confidence_source == "model" and customer.confidence == 0.5
     assert customer.score <= -0.33 and customer.probabilities is None
@@ -88,7 +91,7 @@ def test_invalid_answer_is_reasked_then_accepted(call: Any, prompts: Any, settin
     llm = FakeLLM()
     llm.enqueue("not json at all").enqueue({"label": "furious", "confidence": 2})
     _queue_clean_run(llm)
-    result = Analyzer(llm, prompts, settings).analyze(call)
+    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     assert result.provenance[0].asks == 3
     reask = llm.requests[2].messages
     assert reask[-2].role == "assistant" and reask[-1].role == "user" and "rejected" in reask[-1].content
@@ -100,7 +103,7 @@ def test_invalid_answer_after_all_reasks_is_an_error(call: Any, prompts: Any, se
     for _ in range(settings.max_reasks + 1):
         llm.enqueue('{"label": "positive"}')
     with pytest.raises(InvalidAnswerError) as info:
-        Analyzer(llm, prompts, settings).analyze(call)
+        Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     assert info.value.code == "llm.invalid_answer" and "3 tries" in info.value.message
 
 
@@ -115,7 +118,7 @@ def test_ungrounded_quote_is_reasked_then_dropped_with_a_warning(call: Any, prom
     llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Wrong role: the agent never said it."})
     llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Procedural."})
     llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "Ends badly."})
-    result = Analyzer(llm, prompts, settings).analyze(call)
+    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     assert [q.text for q in result.roles.customer.quotes] == ["This is unacceptable."]
     assert result.provenance[3].asks == 3
     assert "I hate this company" in llm.requests[5].messages[-1].content
@@ -136,7 +139,7 @@ def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings
         }
     )
     question = UserQuestion(id="churn", question="Is the customer at risk of churning?", answer_format="<yes/no> <why>")
-    result = Analyzer(llm, prompts, settings).analyze(call, [question])
+    result = Analyzer(llm, prompts, settings).analyze(call, [question], parts=ROLES_ONLY)
     answer = result.answers[0]
     assert answer.id == "churn" and answer.answer.startswith("Yes")
     assert answer.quotes[0].segment_id == 6 and answer.quotes[0].role == "customer"
@@ -146,5 +149,5 @@ def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings
 
 def test_progress_reports_each_question(call: Any, prompts: Any, settings: Any) -> None:
     seen: list[str] = []
-    Analyzer(_queue_clean_run(FakeLLM()), prompts, settings).analyze(call, progress=seen.append)
+    Analyzer(_queue_clean_run(FakeLLM()), prompts, settings).analyze(call, progress=seen.append, parts=ROLES_ONLY)
     assert len(seen) == 6 and seen[0] == "customer_sentiment"

@@ -101,3 +101,53 @@ def test_questions_file_errors(tmp_path: Path) -> None:
     bad.write_text("questions:\n  - context: no question here\n")
     status, _, stderr = _run("analyze", str(FIXTURES / "negative.txt"), "--questions", str(bad))
     assert status == 17 and "question" in stderr
+
+
+@pytest.fixture
+def scripted_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's own wiring, with the schema-answering double in place of the model."""
+    from llm_sentiment import cli
+
+    from .schema_llm import SchemaLLM
+
+    monkeypatch.setattr(cli, "build_llm", lambda settings, use_cache=True: (SchemaLLM("negative"), None))
+
+
+LABELED = FIXTURES / "labeled" / "internet_outage.json"
+
+
+@pytest.mark.usefixtures("scripted_llm")
+def test_views_and_plot(tmp_path: Path) -> None:
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "assemblyai")
+    assert status == 0
+    body = json.loads(stdout)
+    assert body["audio_url"] == str(LABELED) and body["sentiment_analysis_results"][0]["sentiment"] == "NEGATIVE"
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "deepgram")
+    assert status == 0 and json.loads(stdout)["results"]["sentiments"]["average"]["sentiment"] == "negative"
+    out, plot = tmp_path / "insights.json", tmp_path / "timeline.png"
+    status, _, stderr = _run(
+        "analyze", str(LABELED), "--view", "insights", "--type", "sentiment", "--speaker", "Customer",
+        "--granularity", "minute", "-o", str(out), "--plot", str(plot),
+    )  # fmt: skip
+    assert status == 0 and f"wrote {plot}" in stderr
+    insights = json.loads(out.read_text())
+    assert set(insights) == {"job_id", "pipeline", "sentiment"} and insights["sentiment"]["granularity"] == "minute"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    status, stdout, _ = _run("analyze", str(LABELED), "--format", "text")
+    assert status == 0 and "Summary:" in stdout and "Segments (17 scored; times measured)" in stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", "text", "--view", "deepgram"],
+        ["--speaker", "Agent"],
+        ["--view", "assemblyai", "--no-segments"],
+        ["--no-segments", "--plot", "{tmp}/timeline.png"],
+        ["--view", "insights", "--granularity", "hour"],
+    ],
+)
+def test_view_options_that_do_not_fit_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    status, stdout, stderr = _run("analyze", str(LABELED), *(a.format(tmp=tmp_path) for a in args))
+    assert status == 2 and stdout == "" and "Error" in stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written"

@@ -76,7 +76,8 @@ def polarity(text: str) -> float:
 
 
 def request(tmp_path: Path, **changes: Any) -> EvalRequest:
-    return EvalRequest(dataset=str(TINY), output=tmp_path / "out", **changes)
+    """The role and call questions only (``SCRIPT``); ``parts=...`` adds segments and the summary."""
+    return EvalRequest(dataset=str(TINY), output=tmp_path / "out", **{"parts": (), **changes})
 
 
 def test_runs_the_pipeline_and_scores_every_call(tmp_path: Path, settings: Settings) -> None:
@@ -182,7 +183,7 @@ def test_the_gate_passes_and_fails_on_thresholds(tmp_path: Path, settings: Setti
             settings,
             llm=scripted("t1-calm", "t2-happy", "t3-angry"),
         )
-    assert failed.value.exit_code == 62 and "customer.macro_f1" in failed.value.message
+    assert failed.value.exit_code == 72 and "customer.macro_f1" in failed.value.message
     assert "**FAIL**" in (tmp_path / "out" / "report.md").read_text()  # reports are written before the exit
 
 
@@ -239,7 +240,7 @@ def test_calibration_is_fitted_on_dev_and_written_for_the_prompt_version(tmp_pat
 def test_report_shows_changes_against_a_baseline_results_file(tmp_path: Path, settings: Settings) -> None:
     first = tmp_path / "first"
     evaluate(
-        EvalRequest(dataset=str(TINY), output=first, lexicon=False),
+        EvalRequest(dataset=str(TINY), output=first, lexicon=False, parts=()),
         settings,
         llm=scripted("t1-calm", "t2-happy", "t3-angry"),
     )
@@ -260,7 +261,7 @@ def test_cli_validates_a_dataset_without_a_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "tiny: 3 calls valid (1 dev, 2 test)" in result.output
     bad = CliRunner().invoke(main, ["eval", "--dataset", "nope", "--limit", "0"])
-    assert bad.exit_code == 60 and "input.dataset" in bad.output
+    assert bad.exit_code == 70 and "input.dataset" in bad.output
 
 
 def test_dataset_selection_by_split_subset_and_limit(settings: Settings) -> None:
@@ -268,3 +269,20 @@ def test_dataset_selection_by_split_subset_and_limit(settings: Settings) -> None
     assert [c.id for c in dataset.select(split="test")] == ["t2-happy", "t3-angry"]
     assert [c.id for c in dataset.select(subset="smoke", split="test")] == ["t3-angry"]
     assert [c.id for c in dataset.select(limit=1)] == ["t1-calm"]
+
+
+def test_full_pipeline_scores_segments_trends_and_resolution(tmp_path: Path, settings: Settings) -> None:
+    from llm_sentiment.fake_llm import schema_answer
+
+    llm = FakeLLM(model="local/qwen2.5-coder-1.5b", respond=schema_answer)
+    outcome = evaluate(request(tmp_path, parts=("segments", "summary"), lexicon=False), settings, llm=llm)
+    calm = next(c for c in outcome.cases if c.call_id == "t1-calm")
+    assert calm.gold_segments == ["neutral"] * 4 and calm.predicted_segments is not None
+    assert len(calm.predicted_segments) == 4, "one label per transcript segment"
+    assert calm.predicted_resolution is not None
+    assert calm.targets["customer"].predicted_trend is not None
+    everything = outcome.results.configs[0].slices["all"]
+    assert everything.segments is not None and everything.segments.n == 4
+    assert everything.resolution is not None and everything.resolution.n == 3
+    asked = {q.question_id for c in outcome.cases for q in c.questions}
+    assert {"segment_sentiment", "summary", "resolution", "recommendations"} <= asked

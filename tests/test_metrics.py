@@ -32,6 +32,7 @@ def test_known_timeline() -> None:
     assert b.agent.talk_time_seconds == 16 and b.agent_talk_ratio == pytest.approx(16 / 40)
     assert b.customer.talk_time_seconds == 18 and b.customer_talk_ratio == pytest.approx(18 / 40)
     assert (b.agent.interruptions, b.customer.interruptions, b.interruption_count) == (1, 0, 1)
+    assert b.agent.interruption_seconds == 1 and b.interruption_seconds == 1 and b.customer.interruption_seconds == 0
     assert b.customer.average_response_time_seconds == pytest.approx((2 + 5) / 2)
     assert b.agent.average_response_time_seconds == 0.0
     assert b.agent.words_per_minute == pytest.approx(30 / (16 / 60), abs=0.1)
@@ -86,3 +87,4 @@ def test_properties(call: Transcript) -> None:
         assert 0 <= ratio <= 1
     assert b.talk_time_seconds + b.non_talk_time_seconds <= b.duration_seconds + 1e-6
     assert b.talk_time_seconds <= b.agent.talk_time_seconds + b.customer.talk_time_seconds + 0.01  # each rounded
+    assert b.interruption_seconds <= b.talk_time_seconds + 0.01

@@ -54,7 +54,7 @@ def analyzer(router: RouterClient, real_settings: Settings) -> Any:
 )
 def test_customer_sentiment_on_clear_calls(analyzer: Any, name: str, customer: str) -> None:
     call = load_call(FIXTURES / name)
-    result = analyzer.analyze(call)
+    result = analyzer.analyze(call, parts=())
     sentiment = result.roles.customer
     assert sentiment.label == customer, f"{name}: {sentiment.probabilities} {sentiment.reasoning}"
     assert sentiment.confidence_source == "logprobs" and sentiment.probabilities is not None
@@ -69,9 +69,10 @@ def test_customer_sentiment_on_clear_calls(analyzer: Any, name: str, customer: s
 
 
 def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:
-    analyzer.analyze(load_call(FIXTURES / "injection.txt"))  # ensures the cache holds this call
+    analyzer.analyze(load_call(FIXTURES / "injection.txt"), parts=())  # ensures the cache holds this call
     env = {**os.environ, "LLM_SENTIMENT_CACHE_PATH": str(cache_dir)}
-    cli = [sys.executable, "-m", "llm_sentiment", "analyze", str(FIXTURES / "injection.txt")]
+    cli = [sys.executable, "-m", "llm_sentiment", "analyze", str(FIXTURES / "injection.txt"), "--no-segments"]
+    cli.append("--no-summary")
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(done.stdout)
     assert {"transcript", "roles", "overall", "answers", "provenance", "warnings", "role_mapping"} <= set(result)

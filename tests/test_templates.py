@@ -17,6 +17,7 @@ def _call(text: str) -> Any:
 
 def test_every_template_has_front_matter_and_a_known_output(prompts: Any) -> None:
     from llm_sentiment.answers import OUTPUT_MODELS
+    from llm_sentiment.templates import SYSTEM_IDS
 
     assert {"system", "customer_sentiment", "agent_sentiment", "overall_sentiment", "evidence", "custom"} <= set(
         prompts.templates
@@ -24,7 +25,7 @@ def test_every_template_has_front_matter_and_a_known_output(prompts: Any) -> Non
     systems = {"system"} | {t.meta.system for t in prompts.templates.values()}
     for template in prompts.templates.values():
         assert template.meta.version and template.meta.description
-        assert template.meta.id in systems or template.meta.output in OUTPUT_MODELS
+        assert template.meta.id in SYSTEM_IDS or template.meta.id in systems or template.meta.output in OUTPUT_MODELS
 
 
 def test_transcript_is_data_not_template_source(prompts: Any) -> None:

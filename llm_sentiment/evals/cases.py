@@ -10,8 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from llm_sentiment.aggregate import Placed, place, tally
 from llm_sentiment.analysis import Analysis, Label, Sentiment
+from llm_sentiment.analysis import Resolution as FoundResolution
 from llm_sentiment.evals.dataset import EvalCall, Resolution, Split, Trend
+from llm_sentiment.scoring import Thresholds
 from llm_sentiment.transcript import Transcript
 
 TargetKey = Literal["customer", "agent", "overall"]
@@ -114,10 +117,42 @@ def _check_quotes(sentiment: Sentiment, transcript: Transcript, role: str | None
     return checks
 
 
+_RESOLUTIONS: dict[FoundResolution, Resolution] = {
+    "resolved": "resolved",
+    "unresolved": "unresolved",
+    "unclear": "partial",
+}
+"""The pipeline's ``unclear`` is scored as the dataset's middle class, ``partial``."""
+
+
+def segment_labels(analysis: Analysis, thresholds: Thresholds) -> list[Label] | None:
+    """One label per transcript segment (a split turn's sentences tallied back, weighted by time);
+    None when the analysis has no per-segment scores."""
+    if not analysis.segments:
+        return None
+    placed, _ = place(analysis.segments)
+    by_segment: dict[int, list[Placed]] = {}
+    for p in placed:
+        by_segment.setdefault(p.segment.segment_id, []).append(p)
+    labels: list[Label] = []
+    for segment in analysis.transcript.segments:
+        merged = tally(((p.segment, p.weight) for p in by_segment.get(segment.id, [])), thresholds)
+        if merged is None:
+            return None
+        labels.append(merged.label)
+    return labels
+
+
 def score_analysis(
-    call: EvalCall, config: str, analysis: Analysis, wall_s: float, source: Source = "text"
+    call: EvalCall,
+    config: str,
+    analysis: Analysis,
+    wall_s: float,
+    source: Source = "text",
+    thresholds: Thresholds | None = None,
 ) -> CaseResult:
     """Predictions, quote checks and per-question cost from one analysis of ``call``."""
+    thresholds = thresholds or Thresholds()
     case = empty_case(call, config, source)
     dropped: dict[str, int] = {}
     for warning in analysis.warnings:
@@ -142,6 +177,14 @@ def score_analysis(
                 "dropped_quotes": dropped.get(key, 0),
             }
         )
+    if analysis.timeline is not None:
+        for key in ("customer", "agent"):
+            trend = getattr(analysis.timeline, key).trend
+            if trend is not None:
+                case.targets[key] = case.targets[key].model_copy(update={"predicted_trend": trend.direction})
+    if analysis.resolution is not None:
+        case.predicted_resolution = _RESOLUTIONS[analysis.resolution.status]
+    case.predicted_segments = segment_labels(analysis, thresholds)
     case.questions = [
         QuestionRecord(
             question_id=p.question_id,

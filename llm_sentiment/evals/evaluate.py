@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from llm_sentiment.analyze import ANALYSIS_PARTS, AnalysisPart
 from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity
 from llm_sentiment.evals.calibrate import FittedBand, fit
@@ -42,6 +43,7 @@ class EvalRequest(BaseModel):
     check: bool = False
     thresholds: Path | None = None
     explain: bool = True
+    parts: tuple[AnalysisPart, ...] = Field(ANALYSIS_PARTS, description="Optional analysis parts to ask.")
     calibrate: bool = False
     use_cache: bool = True
     lexicon: bool = True
@@ -139,6 +141,7 @@ def evaluate(
         settings,
         request.output,
         explain=request.explain,
+        parts=request.parts,
         use_cache=request.use_cache,
         polarity=polarity,
         llm=llm,

@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from llm_sentiment.analyze import steps_for
+from llm_sentiment.analyze import ANALYSIS_PARTS, AnalysisPart, Analyzer
 from llm_sentiment.cache import CachedLLM, ResponseCache
 from llm_sentiment.errors import InvalidAnswerError, LLMSentimentError, SetupError
 from llm_sentiment.evals.baseline import BASELINE_ID, Polarity, score_baseline
@@ -134,18 +134,20 @@ def run(
     workdir: Path,
     *,
     explain: bool = True,
+    parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS,
     use_cache: bool = True,
     polarity: Polarity | None = None,
     llm: LLMClient | None = None,
     tick: Tick | None = None,
 ) -> RunOutcome:
-    """``llm`` replaces the configured client (tests pass a ``FakeLLM``); ``polarity`` the VADER scorer."""
+    """``parts`` are the optional analysis parts asked (segments: segment metrics and trends; summary:
+    resolution); ``explain=False`` asks only the labels, and no parts. ``llm`` replaces the configured
+    client (tests pass a ``FakeLLM``); ``polarity`` the VADER scorer."""
     tick = tick or _Silent()
     paths = write_transcripts(calls, workdir / "transcripts")
     loaded = {call.id: _load(call, paths[call.id]) for call in calls}
     llm_configs = [c for c in configs if c.kind == "llm"]
-    per_call = steps_for([]) if explain else 3
-    tick.start(len(calls) * (len(llm_configs) * per_call + (len(configs) - len(llm_configs))))
+    parts = parts if explain else ()
 
     cache: ResponseCache | None = None
     outcome = RunOutcome(cases=[])
@@ -154,6 +156,16 @@ def run(
         client = llm.inner if isinstance(llm, CachedLLM) else llm
         if isinstance(client, RouterClient):
             outcome.cost = client.cost
+    analyzers = {
+        c.id: build_analyzer(settings, llm, model=c.model, prompts_version=c.prompts)
+        for c in llm_configs
+        if llm is not None
+    }
+    transcripts = [t for t in loaded.values() if isinstance(t, Transcript)]
+    tick.start(
+        len(calls) * (len(configs) - len(llm_configs))
+        + sum(_steps(a, t, parts, explain) for a in analyzers.values() for t in transcripts)
+    )
 
     def record(case: CaseResult) -> None:
         outcome.cases.append(case)
@@ -172,18 +184,16 @@ def run(
                         record(score_baseline(call, transcript, polarity))
                     tick.step(f"{config.id} {call.id}")
                 continue
-            assert llm is not None
-            analyzer = build_analyzer(settings, llm, model=config.model, prompts_version=config.prompts)
+            analyzer = analyzers[config.id]
             used = {key: analyzer.thresholds_for(key) for key in TARGETS}
             outcome.bands[config.id] = {key: Band(positive=t.positive, negative=t.negative) for key, t in used.items()}
             for call in calls:
                 transcript = loaded[call.id]
                 if isinstance(transcript, CaseError):
                     record(empty_case(call, config.id).model_copy(update={"error": transcript}))
-                    for _ in range(per_call):
-                        tick.step(f"{config.id} {call.id}")
                     continue
                 started = time.perf_counter()
+                per_call = _steps(analyzer, transcript, parts, explain)
                 asked = 0
 
                 def advance(question: str, _where: str = f"{config.id} {call.id}") -> None:
@@ -192,17 +202,24 @@ def run(
                     tick.step(f"{_where} {question}")
 
                 try:
-                    analysis = analyzer.analyze(transcript, progress=advance, explain=explain)
+                    analysis = analyzer.analyze(transcript, progress=advance, parts=parts, explain=explain)
                 except SetupError:
                     raise
                 except LLMSentimentError as exc:
                     record(_failed(call, config.id, exc, settings.max_reasks))
-                    for _ in range(per_call - asked):
+                    for _ in range(max(0, per_call - asked)):
                         tick.step(f"{config.id} {call.id}")
                     continue
-                record(score_analysis(call, config.id, analysis, time.perf_counter() - started))
+                elapsed = time.perf_counter() - started
+                record(score_analysis(call, config.id, analysis, elapsed, thresholds=analyzer.thresholds))
     finally:
         if cache is not None:
             outcome.cache_hits, outcome.cache_misses = cache.hits, cache.misses
             cache.close()
     return outcome
+
+
+def _steps(analyzer: Analyzer, transcript: Transcript, parts: tuple[AnalysisPart, ...], explain: bool) -> int:
+    """Questions one call asks (for the progress bar); labels only when not explaining."""
+    total = analyzer.steps(transcript, [], parts)
+    return total if explain else total - len(TARGETS)
