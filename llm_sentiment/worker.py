@@ -165,12 +165,12 @@ class JobRunner:
         started = time.monotonic()
         options = job.options
         analyzer = build_analyzer(self.settings, self.llm, model=options.model, prompts_version=options.prompts_version)
-        total = 6 + len(options.questions)
+        total = analyzer.steps(transcript, options.questions)
         done = 0
 
         def advance(_step: str) -> None:
             nonlocal done
-            done += 1
+            done = min(done + 1, total)
             if heartbeat.lost.is_set():
                 raise LeaseLostError(job.id)
             self._stage(job, token, "analyzing", _PARSED_AT + (1 - _PARSED_AT) * done / total)
