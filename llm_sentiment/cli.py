@@ -368,6 +368,9 @@ class _EvalProgress:
 @click.option("--labels-only", is_flag=True, help="Ask only the label questions: fast, for prompt iteration.")
 @click.option("--no-segments", is_flag=True, help="Skip per-segment scores (no segment or trend metrics).")
 @click.option("--no-summary", is_flag=True, help="Skip summary, resolution and recommendations (no resolution metric).")
+@click.option(
+    "--audio", is_flag=True, help="Also speak the calls marked for audio (espeak-ng + sox) and analyze the recordings."
+)
 @click.option("--calibrate", is_flag=True, help="Fit score bands on the dev split and write calibration.yaml files.")
 @click.option("--no-lexicon", is_flag=True, help="Leave out the VADER lexicon reference row.")
 @click.option("--no-cache", is_flag=True, help="Ask the models even when answers are cached.")
@@ -385,6 +388,7 @@ def eval_command(
     labels_only: bool,
     no_segments: bool,
     no_summary: bool,
+    audio: bool,
     calibrate: bool,
     no_lexicon: bool,
     no_cache: bool,
@@ -412,6 +416,7 @@ def eval_command(
         thresholds=thresholds,
         explain=not labels_only,
         parts=_parts(no_segments, no_summary),
+        audio=audio,
         calibrate=calibrate,
         use_cache=not no_cache,
         lexicon=not no_lexicon,
@@ -429,7 +434,7 @@ def eval_command(
             progress.close()
         from .evals.report import matrix_table
 
-        for slice_name in ("test", "dev", "all"):
+        for slice_name in ("test", "dev", "all", "audio"):
             table = matrix_table(outcome.results, slice_name)
             if table:
                 click.echo(f"{slice_name}:\n" + "\n".join(table) + "\n")

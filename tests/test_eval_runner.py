@@ -286,3 +286,18 @@ def test_full_pipeline_scores_segments_trends_and_resolution(tmp_path: Path, set
     assert everything.resolution is not None and everything.resolution.n == 3
     asked = {q.question_id for c in outcome.cases for q in c.questions}
     assert {"segment_sentiment", "summary", "resolution", "recommendations"} <= asked
+
+
+def test_audio_calls_are_spoken_transcribed_and_scored_apart(tmp_path: Path, audio_settings: Settings) -> None:
+    from llm_sentiment.fake_llm import schema_answer
+
+    llm = FakeLLM(model="local/qwen2.5-coder-1.5b", respond=schema_answer)
+    outcome = evaluate(request(tmp_path, limit=1, audio=True, lexicon=False), audio_settings, llm=llm)
+    assert (tmp_path / "out" / "audio" / "t1-calm.stereo.wav").is_file(), "rendered in the run"
+    text, spoken = sorted(outcome.cases, key=lambda c: c.source == "audio")
+    assert (text.source, spoken.source) == ("text", "audio") and spoken.error is None
+    assert spoken.targets["customer"].predicted is not None
+    row = outcome.results.configs[0]
+    assert row.slices["all"].calls == 1 and row.slices["audio"].calls == 1, "audio cases are reported apart"
+    transcribed = " ".join(r.messages[0].content for r in llm.requests if r.messages)
+    assert "address" in transcribed.lower()

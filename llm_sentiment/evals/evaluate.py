@@ -44,6 +44,7 @@ class EvalRequest(BaseModel):
     thresholds: Path | None = None
     explain: bool = True
     parts: tuple[AnalysisPart, ...] = Field(ANALYSIS_PARTS, description="Optional analysis parts to ask.")
+    audio: bool = Field(False, description="Also analyze the calls marked for audio from their rendered recordings.")
     calibrate: bool = False
     use_cache: bool = True
     lexicon: bool = True
@@ -142,6 +143,7 @@ def evaluate(
         request.output,
         explain=request.explain,
         parts=request.parts,
+        audio=request.audio,
         use_cache=request.use_cache,
         polarity=polarity,
         llm=llm,

@@ -179,6 +179,7 @@ def render_markdown(results: Results, *, baseline: Results | None = None, failur
         ("test", "Test split (the gate's)"),
         ("dev", "Dev split (prompt work)"),
         ("all", "All selected calls"),
+        ("audio", "Audio: the same calls spoken (espeak-ng) and transcribed"),
     ):
         table = matrix_table(results, slice_name)
         if table:

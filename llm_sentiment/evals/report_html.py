@@ -125,7 +125,7 @@ def render_html(results: Results, cases: Sequence[CaseResult]) -> str:
         f"({results.dataset.dev} dev, {results.dataset.test} test); created {_e(results.created)}; "
         f"{'full mode' if results.explain else 'labels-only mode'}.</p>",
     ]
-    for slice_name in ("test", "dev", "all"):
+    for slice_name in ("test", "dev", "all", "audio"):
         rows = [matrix_row(c, c.slices[slice_name]) for c in results.configs if slice_name in c.slices]
         if rows:
             parts += [f"<h2>{_e(slice_name)}</h2>", _table(HEADER, [[cell.strip("`") for cell in row] for row in rows])]

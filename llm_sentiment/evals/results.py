@@ -44,7 +44,10 @@ class ConfigResult(BaseModel):
     prompts: str | None
     model: str | None
     bands: dict[TargetKey, Band] | None = Field(None, description="Score bands the pipeline used, per target.")
-    slices: dict[str, SliceMetrics] = Field(description="'all' (the whole selection), 'dev', 'test'.")
+    slices: dict[str, SliceMetrics] = Field(
+        description="'all' (the whole selection, as text transcripts), 'dev', 'test'; "
+        "'audio' (the calls marked for audio, spoken and transcribed)."
+    )
     tags: dict[str, TagMetrics]
     calibration: dict[TargetKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
 
@@ -89,12 +92,15 @@ def build(
 ) -> Results:
     rows = []
     for config in configs:
-        own = [c for c in cases if c.config == config.id]
+        own = [c for c in cases if c.config == config.id and c.source == "text"]
         slices = {"all": slice_metrics(own, cost)}
         for split in SPLITS:
             part = [c for c in own if c.split == split]
             if part:
                 slices[split] = slice_metrics(part, cost)
+        spoken = [c for c in cases if c.config == config.id and c.source == "audio"]
+        if spoken:
+            slices["audio"] = slice_metrics(spoken, cost)
         rows.append(
             ConfigResult(
                 id=config.id,

@@ -20,12 +20,14 @@ from pydantic import BaseModel
 from llm_sentiment.analyze import ANALYSIS_PARTS, AnalysisPart, Analyzer
 from llm_sentiment.cache import CachedLLM, ResponseCache
 from llm_sentiment.errors import InvalidAnswerError, LLMSentimentError, SetupError
+from llm_sentiment.evals.audio import render
 from llm_sentiment.evals.baseline import BASELINE_ID, Polarity, score_baseline
 from llm_sentiment.evals.cases import (
     TARGETS,
     CaseError,
     CaseResult,
     QuestionRecord,
+    Source,
     TargetKey,
     empty_case,
     score_analysis,
@@ -98,17 +100,17 @@ def write_transcripts(calls: Sequence[EvalCall], directory: Path) -> dict[str, P
     return paths
 
 
-def _load(call: EvalCall, path: Path) -> Transcript | CaseError:
+def _load(call: EvalCall, path: Path, settings: Settings | None = None) -> Transcript | CaseError:
     try:
-        return load_call(path, roles=call.roles)
+        return load_call(path, roles=call.roles, settings=settings)
     except SetupError:
         raise
     except LLMSentimentError as exc:
         return CaseError(code=exc.code, message=exc.message)
 
 
-def _failed(call: EvalCall, config: str, error: LLMSentimentError, max_reasks: int) -> CaseResult:
-    case = empty_case(call, config)
+def _failed(call: EvalCall, config: str, error: LLMSentimentError, max_reasks: int, source: Source) -> CaseResult:
+    case = empty_case(call, config, source)
     case.error = CaseError(code=error.code, message=error.message)
     if isinstance(error, InvalidAnswerError):
         model = str(error.details.get("model", config.split("@", 1)[-1]))
@@ -135,17 +137,24 @@ def run(
     *,
     explain: bool = True,
     parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS,
+    audio: bool = False,
     use_cache: bool = True,
     polarity: Polarity | None = None,
     llm: LLMClient | None = None,
     tick: Tick | None = None,
 ) -> RunOutcome:
     """``parts`` are the optional analysis parts asked (segments: segment metrics and trends; summary:
-    resolution); ``explain=False`` asks only the labels, and no parts. ``llm`` replaces the configured
-    client (tests pass a ``FakeLLM``); ``polarity`` the VADER scorer."""
+    resolution); ``explain=False`` asks only the labels, and no parts. ``audio`` also renders the calls
+    marked for audio and analyzes them from the recording (transcribed), as ``source="audio"`` cases.
+    ``llm`` replaces the configured client (tests pass a ``FakeLLM``); ``polarity`` the VADER scorer."""
     tick = tick or _Silent()
     paths = write_transcripts(calls, workdir / "transcripts")
     loaded = {call.id: _load(call, paths[call.id]) for call in calls}
+    spoken: dict[str, Transcript | CaseError] = {}
+    if audio:
+        texts = {key: t for key, t in loaded.items() if isinstance(t, Transcript)}
+        recordings = render(calls, texts, workdir / "audio")
+        spoken = {key: _load(next(c for c in calls if c.id == key), path, settings) for key, path in recordings.items()}
     llm_configs = [c for c in configs if c.kind == "llm"]
     parts = parts if explain else ()
 
@@ -161,7 +170,7 @@ def run(
         for c in llm_configs
         if llm is not None
     }
-    transcripts = [t for t in loaded.values() if isinstance(t, Transcript)]
+    transcripts = [t for t in [*loaded.values(), *spoken.values()] if isinstance(t, Transcript)]
     tick.start(
         len(calls) * (len(configs) - len(llm_configs))
         + sum(_steps(a, t, parts, explain) for a in analyzers.values() for t in transcripts)
@@ -187,10 +196,11 @@ def run(
             analyzer = analyzers[config.id]
             used = {key: analyzer.thresholds_for(key) for key in TARGETS}
             outcome.bands[config.id] = {key: Band(positive=t.positive, negative=t.negative) for key, t in used.items()}
-            for call in calls:
-                transcript = loaded[call.id]
+            runs: list[tuple[EvalCall, Transcript | CaseError, Source]] = [(c, loaded[c.id], "text") for c in calls]
+            runs += [(c, spoken[c.id], "audio") for c in calls if c.id in spoken]
+            for call, transcript, source in runs:
                 if isinstance(transcript, CaseError):
-                    record(empty_case(call, config.id).model_copy(update={"error": transcript}))
+                    record(empty_case(call, config.id, source).model_copy(update={"error": transcript}))
                     continue
                 started = time.perf_counter()
                 per_call = _steps(analyzer, transcript, parts, explain)
@@ -206,12 +216,12 @@ def run(
                 except SetupError:
                     raise
                 except LLMSentimentError as exc:
-                    record(_failed(call, config.id, exc, settings.max_reasks))
+                    record(_failed(call, config.id, exc, settings.max_reasks, source))
                     for _ in range(max(0, per_call - asked)):
                         tick.step(f"{config.id} {call.id}")
                     continue
                 elapsed = time.perf_counter() - started
-                record(score_analysis(call, config.id, analysis, elapsed, thresholds=analyzer.thresholds))
+                record(score_analysis(call, config.id, analysis, elapsed, source, thresholds=analyzer.thresholds))
     finally:
         if cache is not None:
             outcome.cache_hits, outcome.cache_misses = cache.hits, cache.misses
