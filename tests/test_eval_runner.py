@@ -76,8 +76,9 @@ def polarity(text: str) -> float:
 
 
 def request(tmp_path: Path, **changes: Any) -> EvalRequest:
-    """The role and call questions only (``SCRIPT``); ``parts=...`` adds segments and the summary."""
-    return EvalRequest(dataset=str(TINY), output=tmp_path / "out", **{"parts": (), **changes})
+    """v1 (no calibration: the default bands) and the role and call questions only (``SCRIPT``);
+    ``parts=...`` adds segments and the summary."""
+    return EvalRequest(dataset=str(TINY), output=tmp_path / "out", **{"prompts": ["v1"], "parts": (), **changes})
 
 
 def test_runs_the_pipeline_and_scores_every_call(tmp_path: Path, settings: Settings) -> None:
@@ -240,7 +241,7 @@ def test_calibration_is_fitted_on_dev_and_written_for_the_prompt_version(tmp_pat
 def test_report_shows_changes_against_a_baseline_results_file(tmp_path: Path, settings: Settings) -> None:
     first = tmp_path / "first"
     evaluate(
-        EvalRequest(dataset=str(TINY), output=first, lexicon=False, parts=()),
+        EvalRequest(dataset=str(TINY), output=first, lexicon=False, prompts=["v1"], parts=()),
         settings,
         llm=scripted("t1-calm", "t2-happy", "t3-angry"),
     )
