@@ -104,12 +104,13 @@ def test_roles_resolve_to_one_agent_and_one_customer(calls: list[EvalCall], tmp_
         assert sorted(set(transcript.role_mapping.speakers.values())) == ["agent", "customer"], call.id
 
 
-def test_the_ci_subset_is_short_test_calls_covering_every_label_pair() -> None:
+def test_the_ci_subset_is_short_test_calls_covering_every_label() -> None:
     dataset = load_dataset("callcenter", DATASETS)
     ci = dataset.select(subset="ci")
     assert ci and all(c.split == "test" and "long" not in c.tags for c in ci)
-    pairs = {(c.labels.customer.sentiment, c.labels.agent.sentiment) for c in ci}
-    assert pairs == {(customer, agent) for customer in LABELS for agent in LABELS}, "every customer x agent pair"
+    for role in ("customer", "agent"):
+        seen = [getattr(c.labels, role).sentiment for c in ci]
+        assert all(seen.count(label) >= 2 for label in LABELS), f"every {role} label, at least twice"
 
 
 def _write(tmp_path: Path, text: str, name: str = "x1.yaml") -> Path:
