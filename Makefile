@@ -17,8 +17,8 @@ check:
 lock:
 	scripts/lock.sh
 
-# The CI quality gate: default prompts and model on the `ci` subset (labels and their quoted
-# evidence; per-segment scores and the summary are left to the full eval), against evals/thresholds.yaml.
+# The CI quality gate: the default prompts, bands and model label the `ci` subset, checked against
+# evals/thresholds.yaml (quotes, per-segment scores and the summary are left to the full eval).
 eval-gate: setup
 	HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True \
-		.venv/bin/llm-sentiment eval --subset ci --no-segments --no-summary --check --output eval-out/ci
+		.venv/bin/llm-sentiment eval --subset ci --labels-only --check --output eval-out/ci
