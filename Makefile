@@ -1,5 +1,5 @@
 # The two commands a new machine needs (see README): `make demo` and `make test`.
-.PHONY: demo test setup check lock
+.PHONY: demo test setup check lock eval-gate
 
 demo: setup
 	.venv/bin/llm-sentiment analyze examples/billing_dispute.txt --format text --questions examples/questions.yaml
@@ -16,3 +16,9 @@ check:
 
 lock:
 	scripts/lock.sh
+
+# The CI quality gate: the default prompts, bands and model label the `ci` subset, checked against
+# evals/thresholds.yaml (quotes, per-segment scores and the summary are left to the full eval).
+eval-gate: setup
+	HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True \
+		.venv/bin/llm-sentiment eval --subset ci --labels-only --check --output eval-out/ci

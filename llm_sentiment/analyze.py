@@ -54,11 +54,11 @@ from .grounding import ground_quote, quotable_sentences, segments_for, split_sen
 from .llm import ChatMessage, LLMClient
 from .metrics import Behavioral, behavioral
 from .roles import LOW_CONFIDENCE
-from .scoring import Thresholds, from_model, from_probabilities, label_probabilities
+from .scoring import Scored, Thresholds, from_model, from_probabilities, label_probabilities
 from .segment_scoring import QUESTION_ID as SEGMENT_QUESTION_ID
 from .segment_scoring import Scope, SegmentScorer, batch_lines
 from .settings import Settings
-from .templates import DigestPart, Part, PromptSet
+from .templates import DigestPart, Part, PromptSet, role_rows
 from .transcript import Role, Segment, Transcript
 from .units import Unit, sentiment_units
 from .windows import WindowPlan, estimate_tokens, plan_windows
@@ -122,10 +122,14 @@ def question_messages(
     batch_size: int = 8,
 ) -> list[ChatMessage]:
     """The exact messages one question sends (the first batch, for segment sentiment); ``label`` feeds
-    the evidence questions, ``question`` custom ones."""
+    the evidence questions, ``question`` custom ones.
+
+    Label questions get ``lines``, the target role's own segments (all segments for the call), so a
+    template can show a small model the words it must judge right next to the question.
+    """
     for target in _TARGETS:
         if question_id == f"{target.key}_sentiment":
-            return prompts.messages(question_id, transcript)
+            return prompts.messages(question_id, transcript, lines=role_rows(transcript.segments, target.role))
         if question_id == f"{target.key}_evidence":
             return prompts.messages(
                 "evidence",
@@ -157,6 +161,14 @@ class Analyzer:
         self.settings = settings
         self.model = model or settings.model
         self.thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
+        self._explicit_thresholds = bool({"positive_threshold", "negative_threshold"} & settings.model_fields_set)
+
+    def thresholds_for(self, target: str) -> Thresholds:
+        """Thresholds set in the environment win; then the prompt version's calibration for this model."""
+        calibration = self.prompts.calibration
+        if self._explicit_thresholds or calibration is None:
+            return self.thresholds
+        return calibration.thresholds(self.model, target) or self.thresholds
 
     def _scorer(self) -> SegmentScorer:
         return SegmentScorer(
@@ -204,8 +216,14 @@ class Analyzer:
         questions: list[UserQuestion] | None = None,
         progress: Progress | None = None,
         parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS,
+        *,
+        explain: bool = True,
     ) -> Analysis:
-        """``transcript`` must already carry roles (``roles.assign_roles``)."""
+        """``transcript`` must already carry roles (``roles.assign_roles``).
+
+        ``explain=False`` asks only the label questions of the roles and the call (no reasoning, no
+        quotes): a fast pass for prompt iteration in the eval harness.
+        """
         assert transcript.role_mapping is not None, "assign roles before analysis"
         questions = questions or []
         run = _Run(provenance=[], warnings=list(transcript.warnings), timings={}, progress=progress)
@@ -221,8 +239,13 @@ class Analyzer:
         units = sentiment_units(transcript, self.settings.split_words)
         scorer = self._scorer()
         windows: list[Window] = []
+        labels: dict[str, Scored] = {}
         if len(plans) == 1:
             scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+            # Labels first: a label question may use its own short system message, so asking it before
+            # the questions that share the transcript prefix lets llama.cpp compute that prefix once.
+            with run.stage("roles"):
+                labels = {t.key: self._label(scope, t, run) for t in _TARGETS}
             scored: list[SegmentSentiment] = []
             if "segments" in parts:
                 with run.stage("segments"):
@@ -240,7 +263,11 @@ class Analyzer:
                 )
             )
         with run.stage("roles"):
-            results = {target.key: self._sentiment(scope, target, run) for target in _TARGETS}
+            labels = labels or {t.key: self._label(scope, t, run) for t in _TARGETS}
+            results = {
+                t.key: self._explain(scope, t, labels[t.key], run) if explain else _sentiment(labels[t.key], "", [])
+                for t in _TARGETS
+            }
             answers = [self._custom(scope, q, run) for q in questions]
         summary, resolution, recommendations = None, None, []
         if "summary" in parts:
@@ -363,15 +390,18 @@ class Analyzer:
         answers = [self._custom(scope, q, run) for q in questions]
         return answers, run.provenance, run.warnings
 
-    def _sentiment(self, scope: Scope, target: _Target, run: _Run) -> Sentiment:
+    def _label(self, scope: Scope, target: _Target, run: _Run) -> Scored:
         question_id = f"{target.key}_sentiment"
-        template = self.prompts[question_id]
         labelled = ask(
             self.llm,
             model=self.model,
             question_id=question_id,
-            template=template,
-            messages=self.prompts.ask(scope.system, question_id),
+            template=self.prompts[question_id],
+            messages=self.prompts.ask(
+                self.prompts.system_for(question_id, scope.system),
+                question_id,
+                lines=role_rows(scope.segments, target.role),
+            ),
             output=LabelAnswer,
             schema=label_schema(),
             max_tokens=_LABEL_TOKENS,
@@ -380,12 +410,12 @@ class Analyzer:
         )
         run.record(labelled.provenance, scope, question_id)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
-        scored = (
-            from_probabilities(probabilities, self.thresholds)
-            if probabilities
-            else from_model(labelled.value.label, labelled.value.confidence, self.thresholds)
-        )
+        thresholds = self.thresholds_for(target.key)
+        if probabilities:
+            return from_probabilities(probabilities, thresholds)
+        return from_model(labelled.value.label, labelled.value.confidence, thresholds)
 
+    def _explain(self, scope: Scope, target: _Target, scored: Scored, run: _Run) -> Sentiment:
         segments = segments_for(scope.segments, target.role)
         evidence_id = f"{target.key}_evidence"
         template = self.prompts["evidence"]
@@ -410,15 +440,7 @@ class Analyzer:
         )
         run.record(explained.provenance, scope, evidence_id)
         quotes = _grounded(explained.value.quotes, segments, evidence_id, run.warnings)[: self.settings.max_quotes]
-        return Sentiment(
-            label=scored.label,
-            score=scored.score,
-            confidence=scored.confidence,
-            confidence_source=scored.source,
-            probabilities=scored.probabilities,
-            reasoning=explained.value.reasoning.strip(),
-            quotes=quotes,
-        )
+        return _sentiment(scored, explained.value.reasoning.strip(), quotes)
 
     def _custom(self, scope: Scope, question: UserQuestion, run: _Run) -> CustomAnswer:
         question_id = question.id or "custom"
@@ -543,6 +565,18 @@ class _Run:
             yield
         finally:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
+def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment:
+    return Sentiment(
+        label=scored.label,
+        score=scored.score,
+        confidence=scored.confidence,
+        confidence_source=scored.source,
+        probabilities=scored.probabilities,
+        reasoning=reasoning,
+        quotes=quotes,
+    )
 
 
 def _telling_lines(scored: list[SegmentSentiment], final: list[Segment]) -> list[Segment]:

@@ -10,6 +10,8 @@
     │   ├── OneRoleError                   input.one_role            15
     │   ├── RolesSpecError                 input.roles_spec          16
     │   ├── QuestionsFileError             input.questions           17
+    │   ├── DatasetError                   input.dataset             70  (eval dataset)
+    │   ├── EvalFileError                  input.eval_file           71  (eval thresholds, baseline results)
     │   ├── InputTooLargeError             input.too_large           18
     │   ├── InvalidParameterError          input.parameter           19  (a request field; ``field`` names it)
     │   ├── CallTooLongError               input.too_long            57  (one turn longer than a context window)
@@ -36,17 +38,19 @@
     │   ├── ProviderUnavailableError       llm.unavailable           42
     │   ├── ProviderRejectedError          llm.rejected              43  (4xx other than 429: no fallback)
     │   └── AllModelsFailedError           llm.all_failed            44
-    └── ServiceError         (the HTTP service refused a request, or a job could not run)
-        ├── UnauthorizedError              auth.unauthorized         60
-        ├── ForbiddenError                 auth.forbidden            61
-        ├── RateLimitedError               auth.rate_limited         62
-        ├── JobNotFoundError               job.not_found             63  (also another tenant's job)
-        ├── JobNotReadyError               job.not_ready             64
-        ├── JobFailedError                 job.failed                65
-        ├── JobAbandonedError              job.abandoned             66  (its worker stopped too many times)
-        ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
-        ├── IdempotencyConflictError       request.idempotency       67
-        └── QueueUnavailableError          queue.unavailable         68
+    ├── ServiceError         (the HTTP service refused a request, or a job could not run)
+    │   ├── UnauthorizedError              auth.unauthorized         60
+    │   ├── ForbiddenError                 auth.forbidden            61
+    │   ├── RateLimitedError               auth.rate_limited         62
+    │   ├── JobNotFoundError               job.not_found             63  (also another tenant's job)
+    │   ├── JobNotReadyError               job.not_ready             64
+    │   ├── JobFailedError                 job.failed                65
+    │   ├── JobAbandonedError              job.abandoned             66  (its worker stopped too many times)
+    │   ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
+    │   ├── IdempotencyConflictError       request.idempotency       67
+    │   └── QueueUnavailableError          queue.unavailable         68
+    └── QualityGateError     (an eval ran; its results are below the gate)
+        └── BelowThresholdError            eval.below_threshold      72
 
 Only ``ProviderError`` subclasses marked ``retryable`` trigger a fallback model: a bad request
 or a malformed answer would fail the same way on the next model. The HTTP status of each error is
@@ -123,6 +127,16 @@ class RolesSpecError(InputError):
 class QuestionsFileError(InputError):
     code = "input.questions"
     exit_code = 17
+
+
+class DatasetError(InputError):
+    code = "input.dataset"
+    exit_code = 70
+
+
+class EvalFileError(InputError):
+    code = "input.eval_file"
+    exit_code = 71
 
 
 class InputTooLargeError(InputError):
@@ -327,3 +341,13 @@ class IdempotencyConflictError(ServiceError):
 class QueueUnavailableError(ServiceError):
     code = "queue.unavailable"
     exit_code = 68
+
+
+class QualityGateError(LLMSentimentError):
+    code = "eval.gate"
+    exit_code = 72
+
+
+class BelowThresholdError(QualityGateError):
+    code = "eval.below_threshold"
+    exit_code = 72

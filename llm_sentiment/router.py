@@ -266,6 +266,28 @@ class RouterClient:
             name = str(deployment.litellm_params["model"]).split("/", 1)[1]
             self.pool.get(self.pool.spec_for(name, deployment.litellm_params))
 
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD for one answer of a model group: 0 for embedded models, else the deployment's own
+        ``input_cost_per_token``/``output_cost_per_token`` or LiteLLM's price map; None when unpriced."""
+        deployment = next((d for d in self.config.model_list if d.model_name == model), None)
+        if deployment is None:
+            return None
+        if deployment.is_local:
+            return 0.0
+        params = deployment.litellm_params
+        if "input_cost_per_token" in params or "output_cost_per_token" in params:
+            return (
+                float(params.get("input_cost_per_token", 0.0)) * prompt_tokens
+                + float(params.get("output_cost_per_token", 0.0)) * completion_tokens
+            )
+        try:
+            prompt_cost, completion_cost = _litellm().cost_per_token(
+                model=str(params.get("model", model)), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+            )
+        except Exception:  # LiteLLM raises a bare Exception for models missing from its price map
+            return None
+        return float(prompt_cost) + float(completion_cost)
+
     def complete(self, request: LLMRequest) -> LLMResponse:
         if request.model not in self._structured:
             raise ConfigError(

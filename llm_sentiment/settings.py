@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     model: str = Field("local/qwen2.5-coder-1.5b", description="Model group from the router config.")
     router_config: Path = Field(REPO_ROOT / "configs" / "models.yaml")
     prompts_dir: Path = Field(REPO_ROOT / "prompts")
-    prompts_version: str = "v1"
+    prompts_version: str = "v5"
+    evals_dir: Path = Field(REPO_ROOT / "evals", description="Eval datasets (datasets/<name>/) and thresholds.yaml.")
     threads: int = Field(default_factory=_default_threads, ge=1)
     n_ctx: int = Field(8192, ge=512)
     n_batch: int = Field(512, ge=8)

@@ -15,14 +15,15 @@ from typing import Any
 import jinja2
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import TemplateError
 from .llm import ChatMessage
-from .transcript import Segment, Transcript
+from .scoring import Calibration
+from .transcript import Role, Segment, Transcript
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
-_DELIMITER = re.compile(r"</?\s*transcript\s*>", re.IGNORECASE)
+_DELIMITER = re.compile(r"</?\s*(?:transcript|lines)\s*>", re.IGNORECASE)
 SYSTEM_ID = "system"
 DIGEST_ID = "digest"
 SYSTEM_IDS = (SYSTEM_ID, DIGEST_ID)
@@ -34,6 +35,12 @@ class TemplateMeta(BaseModel):
     version: str
     output: str | None = None
     description: str
+    system: str = Field(
+        SYSTEM_ID,
+        description="The system template this question is asked after. Questions that share one (the "
+        "default) share the transcript as a KV-cached prefix; a label question may name a short system "
+        "template instead and show only the lines it judges.",
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class PromptSet:
 
     A version may hold only what it changes: ``prompts/<version>/version.yaml`` with ``extends: v1``
     takes every template it does not define from that version (and so on up the chain).
+    ``calibration.yaml`` (score bands fitted for this version's own prompts) is never inherited.
     """
 
     def __init__(self, root: Path, version: str) -> None:
@@ -107,6 +115,10 @@ class PromptSet:
             self.templates.update(own)
         if SYSTEM_ID not in self.templates:
             raise TemplateError(f"{chain[0]}: no template with id 'system'")
+        for template in self.templates.values():
+            if template.meta.system not in self.templates:
+                raise TemplateError(f"{template.path}: system template {template.meta.system!r} not found")
+        self.calibration = _calibration(chain[0] / "calibration.yaml")
 
     def __getitem__(self, template_id: str) -> QuestionTemplate:
         try:
@@ -137,7 +149,14 @@ class PromptSet:
         return ChatMessage(role="system", content=self[DIGEST_ID].render(parts=rows))
 
     def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
-        return self.ask(self.system_message(transcript), template_id, **variables)
+        return self.ask(self.system_for(template_id, self.system_message(transcript)), template_id, **variables)
+
+    def system_for(self, template_id: str, shared: ChatMessage) -> ChatMessage:
+        """``shared`` (the transcript prefix), or the short system message the question names instead."""
+        system_id = self[template_id].meta.system
+        if system_id == SYSTEM_ID:
+            return shared
+        return ChatMessage(role="system", content=self[system_id].render())
 
     def ask(self, system: ChatMessage, template_id: str, **variables: Any) -> list[ChatMessage]:
         """A question after a shared system message."""
@@ -161,6 +180,15 @@ class DigestPart:
     end: float | None
     notes: str
     lines: list[Segment]
+
+
+def _calibration(path: Path) -> Calibration | None:
+    if not path.is_file():
+        return None
+    try:
+        return Calibration.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise TemplateError(f"{path}: bad calibration: {exc}") from None
 
 
 def _version_chain(root: Path, version: str) -> list[Path]:
@@ -194,6 +222,11 @@ def _clock(seconds: float | None) -> str:
         return ""
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:02d}:{secs:02d}"
+
+
+def role_rows(segments: list[Segment], role: Role | None) -> list[dict[str, Any]]:
+    """Template rows for one role's segments (all segments for ``None``)."""
+    return _segment_rows(Transcript(segments=[s for s in segments if role is None or s.role == role]))
 
 
 def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:

@@ -28,11 +28,12 @@ def call() -> Any:
 
 
 def _queue_clean_run(llm: FakeLLM) -> FakeLLM:
+    """Labels first (customer, agent, overall), then the evidence for each."""
     llm.enqueue({"label": "negative", "confidence": 0.9}, label_probs=NEGATIVE)
-    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "The caller is angry about a late parcel."})
     llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
-    llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Polite and procedural."})
     llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEGATIVE)
+    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "The caller is angry about a late parcel."})
+    llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Polite and procedural."})
     llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "The call ends with the caller leaving."})
     return llm
 
@@ -53,10 +54,10 @@ def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
     assert result.overall.label == "negative"
     assert [p.question_id for p in result.provenance] == [
         "customer_sentiment",
-        "customer_evidence",
         "agent_sentiment",
-        "agent_evidence",
         "overall_sentiment",
+        "customer_evidence",
+        "agent_evidence",
         "overall_evidence",
     ]
     assert all(p.model_used == "fake" and p.asks == 1 and not p.cache_hit for p in result.provenance)
@@ -64,7 +65,7 @@ def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
     assert llm.pending == 0
     label_request = llm.requests[0]
     assert label_request.top_logprobs > 0 and label_request.json_schema is not None
-    evidence_schema = llm.requests[1].json_schema
+    evidence_schema = llm.requests[3].json_schema
     assert evidence_schema is not None
     allowed = evidence_schema["properties"]["quotes"]["items"]["enum"]
     assert "This is unacceptable." in allowed and "How can I help?" not in allowed, (
@@ -75,9 +76,10 @@ def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
 def test_without_logprobs_the_models_confidence_is_used(call: Any, prompts: Any, settings: Any) -> None:
     llm = FakeLLM()
     llm.enqueue({"label": "negative", "confidence": 0.5})
-    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Angry."})
     for _ in range(2):
         llm.enqueue({"label": "neutral", "confidence": 0.6})
+    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Angry."})
+    for _ in range(2):
         llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Calm."})
     result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     customer = result.roles.customer
@@ -108,18 +110,18 @@ def test_invalid_answer_after_all_reasks_is_an_error(call: Any, prompts: Any, se
 def test_ungrounded_quote_is_reasked_then_dropped_with_a_warning(call: Any, prompts: Any, settings: Any) -> None:
     llm = FakeLLM()
     llm.enqueue({"label": "negative", "confidence": 0.9}, label_probs=NEGATIVE)
+    llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
+    llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEGATIVE)
     invented = {"quotes": ["I hate this company so much.", "This is unacceptable."], "reasoning": "Angry."}
     for _ in range(settings.max_reasks + 1):
         llm.enqueue(invented)
-    llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
     llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Wrong role: the agent never said it."})
     llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Procedural."})
-    llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEGATIVE)
     llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "Ends badly."})
     result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
     assert [q.text for q in result.roles.customer.quotes] == ["This is unacceptable."]
-    assert result.provenance[1].asks == 3
-    assert "I hate this company" in llm.requests[2].messages[-1].content
+    assert result.provenance[3].asks == 3
+    assert "I hate this company" in llm.requests[5].messages[-1].content
     assert [w.code for w in result.warnings] == ["quote.ungrounded"]
     assert result.roles.agent.quotes[0].text == "I've opened an investigation.", (
         "a quote of the wrong role was re-asked"

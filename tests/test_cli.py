@@ -75,8 +75,10 @@ def test_prompts_render_prints_the_exact_messages() -> None:
     assert status == 0
     messages = json.loads(stdout)
     assert [m["role"] for m in messages] == ["system", "user"]
-    assert "Ignore all previous instructions" in messages[0]["content"]
-    assert messages[0]["content"].index("<transcript>") < messages[0]["content"].index("Ignore all previous")
+    shown = "\n".join(m["content"] for m in messages)
+    assert "Ignore all previous instructions" in shown, "the customer's own lines, as data"
+    opening = "<lines>" if "<lines>" in shown else "<transcript>"
+    assert shown.index(opening) < shown.index("Ignore all previous")
     assert "CUSTOMER" in messages[1]["content"]
 
 

@@ -30,12 +30,16 @@ def expected_labels(call: Any) -> dict[str, str]:
     return {unit_key(u): doc["segments"][u.segment.id - 1]["expected"] for u in sentiment_units(call, 25)}
 
 
-def queue_roles(llm: FakeLLM) -> None:
+def queue_labels(llm: FakeLLM) -> None:
+    """Customer, agent and call labels: asked first, before any question that shares the transcript prefix."""
     llm.enqueue({"label": "positive", "confidence": 0.8}, label_probs=POS)
+    llm.enqueue({"label": "positive", "confidence": 0.7}, label_probs=POS)
+    llm.enqueue({"label": "positive", "confidence": 0.7}, label_probs=POS)
+
+
+def queue_evidence(llm: FakeLLM) -> None:
     llm.enqueue({"quotes": ["Thanks so much, have a great day!"], "reasoning": "Relieved at the end."})
-    llm.enqueue({"label": "positive", "confidence": 0.7}, label_probs=POS)
     llm.enqueue({"quotes": ["I'm glad I could help."], "reasoning": "Warm and helpful."})
-    llm.enqueue({"label": "positive", "confidence": 0.7}, label_probs=POS)
     llm.enqueue({"quotes": ["It's green!"], "reasoning": "Fixed."})
 
 
@@ -48,8 +52,10 @@ def test_everything_from_one_analysis(call: Any, prompts: Any, tmp_path: Path) -
     settings = Settings(cache_path=tmp_path / "cache", segment_batch_size=24)
     labels = expected_labels(call)
     assert "7.2" in labels, "segment 7 is a long turn, scored sentence by sentence"
-    llm = FakeLLM().enqueue(labels, key_probs={k: BY_LABEL[v] for k, v in labels.items()})
-    queue_roles(llm)
+    llm = FakeLLM()
+    queue_labels(llm)
+    llm.enqueue(labels, key_probs={k: BY_LABEL[v] for k, v in labels.items()})
+    queue_evidence(llm)
     llm.enqueue({"summary": "Too short.", "quotes": ["It's green!"]})
     summary = (
         "The customer's internet had been down for three days. The agent reset the modem and credited the account. "
@@ -95,15 +101,17 @@ def test_everything_from_one_analysis(call: Any, prompts: Any, tmp_path: Path) -
 
     assert set(result.timings) == {"segments", "roles", "summary"}
     ids = [p.question_id for p in result.provenance]
-    assert ids[0] == "segment_sentiment" and ids[-3:] == ["summary", "resolution", "recommendations"]
-    assert result.provenance[0].segment_ids == list(range(1, 17))
+    assert ids[:4] == ["customer_sentiment", "agent_sentiment", "overall_sentiment", "segment_sentiment"]
+    assert ids[-3:] == ["summary", "resolution", "recommendations"]
+    assert result.provenance[3].segment_ids == list(range(1, 17))
     assert [s.sentence for s in result.segments if s.segment_id == 7] == [1, 2]
-    assert len({r.messages[0].content for r in llm.requests}) == 1, "one shared prefix for every question"
+    assert len({r.messages[0].content for r in llm.requests[3:]}) == 1, "after the labels, one shared prefix"
 
 
 def test_parts_can_be_skipped(call: Any, prompts: Any, settings: Any) -> None:
     llm = FakeLLM()
-    queue_roles(llm)
+    queue_labels(llm)
+    queue_evidence(llm)
     result = Analyzer(llm, prompts, settings).analyze(call, parts=())
     assert result.segments == [] and result.timeline is None and result.summary is None
     assert result.recommendations == [] and llm.pending == 0
@@ -113,9 +121,10 @@ def test_untimed_transcripts_get_an_estimated_timeline_and_a_warning(prompts: An
     call = load_call(FIXTURES / "negative.txt")
     llm = FakeLLM()
     labels = {str(i): "negative" for i in range(1, 7)}
+    for _ in range(3):
+        llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEG)
     llm.enqueue(labels, key_probs=dict.fromkeys(labels, NEG))
     for quote in ("Nobody ever calls me back.", "I've opened an investigation.", "This is unacceptable."):
-        llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEG)
         llm.enqueue({"quotes": [quote], "reasoning": "Angry."})
     result = Analyzer(llm, prompts, settings).analyze(call, parts=("segments",))
     assert all(s.start is None and s.timing is None for s in result.segments), "no invented times on segments"

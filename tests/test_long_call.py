@@ -52,8 +52,8 @@ def test_an_hour_long_call_is_read_in_windows_and_reduced(hour_call: object, tmp
     assert [p.window for p in notes] == [w.index for w in result.windows]
     reduce = [p for p in result.provenance if p.question_id.endswith(("_sentiment", "_evidence")) and p.window is None]
     assert len(reduce) == 6, "role questions are asked once, over the digest"
-    role_request = next(r for r in llm.requests if r.json_schema and "confidence" in r.json_schema["properties"])
-    assert f"read in {len(result.windows)} parts" in role_request.messages[0].content
+    evidence = [r for r in llm.requests if f"read in {len(result.windows)} parts" in r.messages[0].content]
+    assert len(evidence) >= 3, "the evidence questions are asked over the digest"
     assert len(seen) == analyzer.steps(call, []), "progress counts every question"  # type: ignore[arg-type]
 
     for quote in result.roles.customer.quotes + (result.summary.quotes if result.summary else []):
@@ -71,7 +71,8 @@ def test_a_short_call_is_one_window_with_one_prefix(tmp_path: Path) -> None:
     llm = SchemaLLM()
     result = Analyzer(llm, prompts, settings).analyze(call)
     assert result.windows == []
-    assert len({r.messages[0].content for r in llm.requests}) == 1, "every question shares the system message"
+    after_labels = llm.requests[3:]
+    assert len({r.messages[0].content for r in after_labels}) == 1, "after the labels, one shared system message"
 
 
 def test_a_context_too_small_for_any_window_is_a_config_error(tmp_path: Path) -> None:

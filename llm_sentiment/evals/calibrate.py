@@ -1,0 +1,65 @@
+"""Fit each target's score bands (the neutral band's edges) on development calls: pure functions.
+
+The pipeline's label is the band its score falls in, ``score = P(positive) - P(negative)`` from
+token logprobs. A small model is rarely *sure* a calm call is neutral, so the neutral band that
+fits it is not the symmetric default: this finds, per target, the edges that maximise macro-F1
+on the dev split (ties go to the band nearest the default), for a prompt version to ship in its
+``calibration.yaml``. Fit on dev, judge on test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llm_sentiment.analysis import LABELS, Label
+from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
+from llm_sentiment.evals.metrics.confusion import confusion_matrix
+from llm_sentiment.scoring import Band, Thresholds
+
+from .metrics.f1 import macro_f1
+
+_STEP = 0.05
+_DEFAULT = Thresholds()
+
+
+class FittedBand(Band):
+    dev_macro_f1: float | None = None
+    dev_calls: int = 0
+
+
+def _grid() -> list[float]:
+    steps = round(2 / _STEP)
+    return [round(-1 + i * _STEP, 2) for i in range(1, steps)]
+
+
+def fit_band(gold: Sequence[Label], scores: Sequence[float]) -> FittedBand:
+    """The (negative, positive) edges with the best macro-F1; ties to the edges nearest the default."""
+    if not scores:
+        return FittedBand(positive=_DEFAULT.positive, negative=_DEFAULT.negative)
+    best: tuple[float, float, float, float] | None = None  # (f1, -distance, negative, positive)
+    grid = _grid()
+    for negative in grid:
+        for positive in grid:
+            if positive <= negative or positive <= 0 or negative >= 0:
+                continue
+            bands = Thresholds(positive=positive, negative=negative)
+            predicted = [bands.label(s) for s in scores]
+            f1 = macro_f1(confusion_matrix(list(gold), predicted, LABELS), LABELS) or 0.0
+            distance = abs(positive - _DEFAULT.positive) + abs(negative - _DEFAULT.negative)
+            candidate = (round(f1, 9), -round(distance, 9), negative, positive)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    if best is None:
+        return FittedBand(positive=_DEFAULT.positive, negative=_DEFAULT.negative)
+    return FittedBand(positive=best[3], negative=best[2], dev_macro_f1=round(best[0], 4), dev_calls=len(scores))
+
+
+def fit(cases: Sequence[CaseResult]) -> dict[TargetKey, FittedBand]:
+    """Per target, from the dev cases that have a score."""
+    bands: dict[TargetKey, FittedBand] = {}
+    for key in TARGETS:
+        scored = [
+            c.targets[key] for c in cases if c.split == "dev" and c.error is None and c.targets[key].score is not None
+        ]
+        bands[key] = fit_band([t.gold for t in scored], [t.score for t in scored if t.score is not None])
+    return bands

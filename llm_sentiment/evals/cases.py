@@ -1,0 +1,201 @@
+"""One scored call under one configuration: what was predicted, what was gold, what it cost.
+
+``score_analysis`` turns the pipeline's ``Analysis`` into a ``CaseResult`` (pure); the VADER
+baseline builds the same shape, so every metric reads one type.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from llm_sentiment.aggregate import Placed, place, tally
+from llm_sentiment.analysis import Analysis, Label, Sentiment
+from llm_sentiment.analysis import Resolution as FoundResolution
+from llm_sentiment.evals.dataset import EvalCall, Resolution, Split, Trend
+from llm_sentiment.scoring import Thresholds
+from llm_sentiment.transcript import Transcript
+
+TargetKey = Literal["customer", "agent", "overall"]
+TARGETS: tuple[TargetKey, ...] = ("customer", "agent", "overall")
+Source = Literal["text", "audio"]
+
+
+class QuoteCheck(BaseModel):
+    text: str
+    segment_id: int
+    grounded: bool = Field(description="Verbatim in its segment, spoken by the role it was asked for.")
+
+
+class TargetResult(BaseModel):
+    gold: Label
+    predicted: Label | None = None
+    score: float | None = None
+    confidence: float | None = None
+    probabilities: dict[Label, float] | None = None
+    reasoning: str = ""
+    quotes: list[QuoteCheck] = Field(default_factory=list)
+    dropped_quotes: int = Field(0, description="Quotes the pipeline dropped as not found in the transcript.")
+    gold_trend: Trend | None = None
+    predicted_trend: Trend | None = None
+
+
+class QuestionRecord(BaseModel):
+    question_id: str
+    model_used: str
+    asks: int
+    cache_hit: bool
+    latency_s: float
+    prompt_tokens: int
+    completion_tokens: int
+    valid: bool = True
+
+
+class CaseError(BaseModel):
+    code: str
+    message: str
+
+
+class CaseResult(BaseModel):
+    config: str
+    call_id: str
+    split: Split
+    tags: list[str]
+    language: str
+    source: Source = "text"
+    targets: dict[TargetKey, TargetResult]
+    gold_resolution: Resolution
+    predicted_resolution: Resolution | None = None
+    gold_segments: list[Label] | None = None
+    predicted_segments: list[Label] | None = None
+    questions: list[QuestionRecord] = Field(default_factory=list)
+    wall_s: float = 0.0
+    error: CaseError | None = None
+
+    def disagreements(self) -> int:
+        return sum(1 for t in self.targets.values() if t.predicted != t.gold)
+
+
+def gold_targets(call: EvalCall) -> dict[TargetKey, TargetResult]:
+    labels = call.labels
+    return {
+        "customer": TargetResult(gold=labels.customer.sentiment, gold_trend=labels.customer.trend),
+        "agent": TargetResult(gold=labels.agent.sentiment, gold_trend=labels.agent.trend),
+        "overall": TargetResult(gold=labels.overall),
+    }
+
+
+def empty_case(call: EvalCall, config: str, source: Source = "text") -> CaseResult:
+    """The gold side only; predictions are filled in by a scorer, or left empty on error."""
+    return CaseResult(
+        config=config,
+        call_id=call.id,
+        split=call.split,
+        tags=list(call.tags),
+        language=call.language,
+        source=source,
+        targets=gold_targets(call),
+        gold_resolution=call.labels.resolution,
+        gold_segments=list(call.labels.segments) if call.labels.segments is not None else None,
+    )
+
+
+def _check_quotes(sentiment: Sentiment, transcript: Transcript, role: str | None) -> list[QuoteCheck]:
+    """Re-check every returned quote against the transcript, independently of the pipeline."""
+    by_id = {s.id: s for s in transcript.segments}
+    checks = []
+    for quote in sentiment.quotes:
+        segment = by_id.get(quote.segment_id)
+        grounded = (
+            segment is not None
+            and bool(quote.text.strip())
+            and quote.text in segment.text
+            and (role is None or segment.role == role)
+        )
+        checks.append(QuoteCheck(text=quote.text, segment_id=quote.segment_id, grounded=grounded))
+    return checks
+
+
+_RESOLUTIONS: dict[FoundResolution, Resolution] = {
+    "resolved": "resolved",
+    "unresolved": "unresolved",
+    "unclear": "partial",
+}
+"""The pipeline's ``unclear`` is scored as the dataset's middle class, ``partial``."""
+
+
+def segment_labels(analysis: Analysis, thresholds: Thresholds) -> list[Label] | None:
+    """One label per transcript segment (a split turn's sentences tallied back, weighted by time);
+    None when the analysis has no per-segment scores."""
+    if not analysis.segments:
+        return None
+    placed, _ = place(analysis.segments)
+    by_segment: dict[int, list[Placed]] = {}
+    for p in placed:
+        by_segment.setdefault(p.segment.segment_id, []).append(p)
+    labels: list[Label] = []
+    for segment in analysis.transcript.segments:
+        merged = tally(((p.segment, p.weight) for p in by_segment.get(segment.id, [])), thresholds)
+        if merged is None:
+            return None
+        labels.append(merged.label)
+    return labels
+
+
+def score_analysis(
+    call: EvalCall,
+    config: str,
+    analysis: Analysis,
+    wall_s: float,
+    source: Source = "text",
+    thresholds: Thresholds | None = None,
+) -> CaseResult:
+    """Predictions, quote checks and per-question cost from one analysis of ``call``."""
+    thresholds = thresholds or Thresholds()
+    case = empty_case(call, config, source)
+    dropped: dict[str, int] = {}
+    for warning in analysis.warnings:
+        if warning.code == "quote.ungrounded" and warning.question_id:
+            target = warning.question_id.removesuffix("_evidence")
+            dropped[target] = dropped.get(target, 0) + 1
+    sentiments: dict[TargetKey, tuple[Sentiment, str | None]] = {
+        "customer": (analysis.roles.customer, "customer"),
+        "agent": (analysis.roles.agent, "agent"),
+        "overall": (analysis.overall, None),
+    }
+    for key, (sentiment, role) in sentiments.items():
+        gold = case.targets[key]
+        case.targets[key] = gold.model_copy(
+            update={
+                "predicted": sentiment.label,
+                "score": sentiment.score,
+                "confidence": sentiment.confidence,
+                "probabilities": sentiment.probabilities,
+                "reasoning": sentiment.reasoning,
+                "quotes": _check_quotes(sentiment, analysis.transcript, role),
+                "dropped_quotes": dropped.get(key, 0),
+            }
+        )
+    if analysis.timeline is not None:
+        for key in ("customer", "agent"):
+            trend = getattr(analysis.timeline, key).trend
+            if trend is not None:
+                case.targets[key] = case.targets[key].model_copy(update={"predicted_trend": trend.direction})
+    if analysis.resolution is not None:
+        case.predicted_resolution = _RESOLUTIONS[analysis.resolution.status]
+    case.predicted_segments = segment_labels(analysis, thresholds)
+    case.questions = [
+        QuestionRecord(
+            question_id=p.question_id,
+            model_used=p.model_used,
+            asks=p.asks,
+            cache_hit=p.cache_hit,
+            latency_s=p.latency_s,
+            prompt_tokens=p.prompt_tokens,
+            completion_tokens=p.completion_tokens,
+        )
+        for p in analysis.provenance
+    ]
+    case.wall_s = round(wall_s, 3)
+    return case

@@ -1,0 +1,135 @@
+"""``results.json``: every configuration's metrics per slice, with stable keys (``schema_version``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from llm_sentiment import __version__
+from llm_sentiment.errors import EvalFileError
+from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
+from llm_sentiment.evals.calibrate import FittedBand
+from llm_sentiment.evals.cases import CaseResult, TargetKey
+from llm_sentiment.evals.dataset import SPLITS, Split
+from llm_sentiment.evals.metrics.summary import rate
+from llm_sentiment.evals.runner import EvalConfig
+from llm_sentiment.scoring import Band
+
+SCHEMA_VERSION = 1
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    split: Split | None = None
+    subset: str | None = None
+    limit: int | None = None
+    calls: int
+    dev: int
+    test: int
+
+
+class TagMetrics(BaseModel):
+    calls: int
+    customer_accuracy: float | None
+    agent_accuracy: float | None
+
+
+class ConfigResult(BaseModel):
+    id: str
+    kind: Literal["llm", "baseline"]
+    prompts: str | None
+    model: str | None
+    bands: dict[TargetKey, Band] | None = Field(None, description="Score bands the pipeline used, per target.")
+    slices: dict[str, SliceMetrics] = Field(
+        description="'all' (the whole selection, as text transcripts), 'dev', 'test'; "
+        "'audio' (the calls marked for audio, spoken and transcribed)."
+    )
+    tags: dict[str, TagMetrics]
+    calibration: dict[TargetKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
+
+
+class Results(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    created: str
+    llm_sentiment_version: str
+    dataset: DatasetInfo
+    explain: bool = Field(description="False for a labels-only run: no quotes or reasoning were asked for.")
+    configs: list[ConfigResult]
+
+    def config(self, config_id: str) -> ConfigResult | None:
+        return next((c for c in self.configs if c.id == config_id), None)
+
+
+def _tags(cases: Sequence[CaseResult]) -> dict[str, TagMetrics]:
+    tags: dict[str, TagMetrics] = {}
+    for tag in sorted({t for c in cases for t in c.tags}):
+        tagged = [c for c in cases if tag in c.tags and c.error is None]
+        tags[tag] = TagMetrics(
+            calls=len(tagged),
+            customer_accuracy=rate(
+                sum(c.targets["customer"].predicted == c.targets["customer"].gold for c in tagged), len(tagged)
+            ),
+            agent_accuracy=rate(
+                sum(c.targets["agent"].predicted == c.targets["agent"].gold for c in tagged), len(tagged)
+            ),
+        )
+    return tags
+
+
+def build(
+    dataset: DatasetInfo,
+    configs: Sequence[EvalConfig],
+    cases: Sequence[CaseResult],
+    cost: Cost,
+    *,
+    explain: bool,
+    bands: dict[str, dict[TargetKey, Band]] | None = None,
+    calibration: dict[str, dict[TargetKey, FittedBand]] | None = None,
+) -> Results:
+    rows = []
+    for config in configs:
+        own = [c for c in cases if c.config == config.id and c.source == "text"]
+        slices = {"all": slice_metrics(own, cost)}
+        for split in SPLITS:
+            part = [c for c in own if c.split == split]
+            if part:
+                slices[split] = slice_metrics(part, cost)
+        spoken = [c for c in cases if c.config == config.id and c.source == "audio"]
+        if spoken:
+            slices["audio"] = slice_metrics(spoken, cost)
+        rows.append(
+            ConfigResult(
+                id=config.id,
+                kind=config.kind,
+                prompts=config.prompts,
+                model=config.model,
+                bands=(bands or {}).get(config.id),
+                slices=slices,
+                tags=_tags(own),
+                calibration=(calibration or {}).get(config.id),
+            )
+        )
+    return Results(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        llm_sentiment_version=__version__,
+        dataset=dataset,
+        explain=explain,
+        configs=rows,
+    )
+
+
+def load_results(path: Path) -> Results:
+    """A previous run's ``results.json`` (for ``--baseline``)."""
+    try:
+        return Results.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EvalFileError(f"cannot read baseline results {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValidationError) as exc:
+        raise EvalFileError(
+            f"{path} is not an eval results.json: {str(exc).splitlines()[0]}",
+            hint="Pass the results.json an earlier `llm-sentiment eval` wrote.",
+        ) from None

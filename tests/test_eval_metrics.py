@@ -1,0 +1,133 @@
+"""The eval's metric math on hand-computed cases, including the edges (absent classes, empty input)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llm_sentiment.evals.calibrate import fit_band
+from llm_sentiment.evals.metrics.accuracy import accuracy
+from llm_sentiment.evals.metrics.confusion import confusion_matrix
+from llm_sentiment.evals.metrics.f1 import macro_f1, per_class
+from llm_sentiment.evals.metrics.kappa import cohen_kappa
+from llm_sentiment.evals.metrics.regression import mean_absolute_error, score_mae
+from llm_sentiment.evals.metrics.summary import mean, percentile, rate
+
+LABELS = ("positive", "neutral", "negative")
+GOLD = ["positive", "positive", "neutral", "negative", "negative", "negative"]
+PRED = ["positive", "neutral", "neutral", "negative", "negative", "positive"]
+
+
+def test_confusion_matrix_rows_are_gold_columns_are_predictions() -> None:
+    assert confusion_matrix(GOLD, PRED, LABELS) == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_confusion_matrix_rejects_unknown_labels_and_length_mismatch() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        confusion_matrix(["happy"], ["positive"], LABELS)
+    with pytest.raises(ValueError, match="1 gold labels but 2"):
+        confusion_matrix(["positive"], ["positive", "neutral"], LABELS)
+
+
+def test_accuracy_and_per_class_f1_by_hand() -> None:
+    matrix = confusion_matrix(GOLD, PRED, LABELS)
+    assert accuracy(matrix) == pytest.approx(4 / 6)
+    scores = per_class(matrix, LABELS)
+    assert scores["positive"].precision == pytest.approx(0.5) and scores["positive"].recall == pytest.approx(0.5)
+    assert scores["positive"].f1 == pytest.approx(0.5)
+    assert scores["neutral"].f1 == pytest.approx(2 / 3)
+    assert scores["negative"].precision == 1.0 and scores["negative"].f1 == pytest.approx(0.8)
+    assert scores["negative"].support == 3 and scores["negative"].predicted == 2
+    assert macro_f1(matrix, LABELS) == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
+
+
+def test_macro_f1_leaves_out_a_class_absent_from_gold_and_predictions() -> None:
+    matrix = confusion_matrix(["positive", "negative"], ["positive", "negative"], LABELS)
+    assert per_class(matrix, LABELS)["neutral"].f1 is None
+    assert macro_f1(matrix, LABELS) == 1.0
+
+
+def test_macro_f1_counts_a_gold_class_never_predicted_as_zero() -> None:
+    matrix = confusion_matrix(["neutral", "positive"], ["positive", "positive"], LABELS)
+    scores = per_class(matrix, LABELS)
+    assert scores["neutral"].f1 == 0.0 and scores["neutral"].precision is None and scores["neutral"].recall == 0.0
+    assert scores["positive"].f1 == pytest.approx(2 / 3)
+    assert macro_f1(matrix, LABELS) == pytest.approx(1 / 3)
+
+
+def test_macro_f1_counts_a_predicted_class_absent_from_gold_as_zero() -> None:
+    matrix = confusion_matrix(["positive", "positive"], ["positive", "negative"], LABELS)
+    assert per_class(matrix, LABELS)["negative"].f1 == 0.0
+    assert macro_f1(matrix, LABELS) == pytest.approx((2 / 3 + 0.0) / 2)
+
+
+def test_empty_input_has_no_scores_rather_than_fake_zeros() -> None:
+    matrix = confusion_matrix([], [], LABELS)
+    assert accuracy(matrix) is None and macro_f1(matrix, LABELS) is None and cohen_kappa(matrix) is None
+
+
+def test_kappa_of_a_textbook_two_by_two() -> None:
+    # p_o = 0.7, p_e = (25*30 + 25*20) / 50^2 = 0.5, kappa = 0.2 / 0.5
+    assert cohen_kappa([[20, 5], [10, 15]]) == pytest.approx(0.4)
+
+
+def test_kappa_is_one_for_perfect_agreement_zero_for_chance_and_undefined_when_constant() -> None:
+    assert cohen_kappa(confusion_matrix(GOLD, GOLD, LABELS)) == pytest.approx(1.0)
+    assert cohen_kappa([[5, 5], [5, 5]]) == pytest.approx(0.0)
+    assert cohen_kappa([[4, 0, 0], [0, 0, 0], [0, 0, 0]]) is None  # both sides always said the same label
+
+
+def test_kappa_is_negative_below_chance() -> None:
+    assert cohen_kappa([[0, 5], [5, 0]]) == pytest.approx(-1.0)
+
+
+def test_score_mae_maps_labels_to_plus_one_zero_minus_one() -> None:
+    assert score_mae(["positive", "neutral", "negative"], [0.5, 0.0, -1.0]) == pytest.approx(0.5 / 3)
+    assert score_mae([], []) is None
+    with pytest.raises(ValueError):
+        mean_absolute_error([1.0], [])
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile(values, 95) == pytest.approx(3.85)
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_rate_and_mean_of_nothing_are_none() -> None:
+    assert rate(0, 0) is None and mean([]) is None
+    assert rate(3, 4) == 0.75 and mean([1.0, 2.0]) == 1.5
+
+
+@given(st.lists(st.tuples(st.sampled_from(LABELS), st.sampled_from(LABELS)), min_size=1, max_size=40))
+def test_metric_ranges_hold_for_any_labels(pairs: list[tuple[str, str]]) -> None:
+    gold = [g for g, _ in pairs]
+    predicted = [p for _, p in pairs]
+    matrix = confusion_matrix(gold, predicted, LABELS)
+    assert sum(map(sum, matrix)) == len(pairs)
+    acc = accuracy(matrix)
+    f1 = macro_f1(matrix, LABELS)
+    assert acc is not None and 0 <= acc <= 1
+    assert f1 is not None and 0 <= f1 <= 1
+    kappa = cohen_kappa(matrix)
+    assert kappa is None or -1 <= kappa <= 1
+    if gold == predicted:
+        assert acc == 1 and f1 == 1
+
+
+def test_calibration_finds_a_neutral_band_that_separates_the_scores() -> None:
+    gold = ["positive", "positive", "neutral", "neutral", "neutral", "negative", "negative"]
+    scores = [0.9, 0.8, 0.6, 0.5, 0.1, -0.4, -0.9]  # the model leans positive on calm calls
+    band = fit_band(gold, scores)
+    assert band.dev_macro_f1 == 1.0 and band.dev_calls == 7
+    assert 0.6 < band.positive <= 0.8 and -0.4 <= band.negative < 0.1
+
+
+def test_calibration_without_data_keeps_the_default_band() -> None:
+    band = fit_band([], [])
+    assert (band.negative, band.positive) == (-0.33, 0.33)
