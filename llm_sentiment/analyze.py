@@ -71,6 +71,7 @@ ANALYSIS_PARTS: tuple[AnalysisPart, ...] = ("segments", "summary")
 _TOP_LOGPROBS = 10
 _LABEL_TOKENS = 24
 _EVIDENCE_TOKENS = 320
+_REASONING_SENTENCES = 2
 _ANSWER_TOKENS = 320
 _SUMMARY_TOKENS = 360
 _RESOLUTION_TOKENS = 240
@@ -436,11 +437,24 @@ class Analyzer:
             schema=evidence_schema(quotable_sentences(segments), self.settings.max_quotes),
             max_tokens=_EVIDENCE_TOKENS,
             max_reasks=self.settings.max_reasks,
-            check=lambda answer: _ungrounded(answer.quotes, segments, target.subject),
+            check=lambda answer: (
+                _ungrounded(answer.quotes, segments, target.subject)
+                or _sentence_count_problem(answer.reasoning, "reasoning", 1, _REASONING_SENTENCES)
+            ),
         )
         run.record(explained.provenance, scope, evidence_id)
         quotes = _grounded(explained.value.quotes, segments, evidence_id, run.warnings)[: self.settings.max_quotes]
-        return _sentiment(scored, explained.value.reasoning.strip(), quotes)
+        sentences = split_sentences(explained.value.reasoning.strip())
+        if len(sentences) > _REASONING_SENTENCES:
+            run.warnings.append(
+                Warning(
+                    code="reasoning.length",
+                    question_id=evidence_id,
+                    message=f"the reasoning had {len(sentences)} sentences after re-asks; the first "
+                    f"{_REASONING_SENTENCES} are kept",
+                )
+            )
+        return _sentiment(scored, " ".join(sentences[:_REASONING_SENTENCES]), quotes)
 
     def _custom(self, scope: Scope, question: UserQuestion, run: _Run) -> CustomAnswer:
         question_id = question.id or "custom"
@@ -485,12 +499,12 @@ class Analyzer:
             max_reasks=self.settings.max_reasks,
             check=lambda answer: (
                 _ungrounded(answer.quotes, scope.segments, "anyone in the call")
-                or _sentence_count_problem(answer.summary)
+                or _sentence_count_problem(answer.summary, "summary", 2, 4)
             ),
         )
         run.record(answered.provenance, scope, "summary")
         text = answered.value.summary.strip()
-        if _sentence_count_problem(text):
+        if _sentence_count_problem(text, "summary", 2, 4):
             run.warnings.append(
                 Warning(
                     code="summary.length",
@@ -593,9 +607,9 @@ def _telling_lines(scored: list[SegmentSentiment], final: list[Segment]) -> list
     return [picked[k] for k in sorted(picked, key=lambda k: (k[0], k[1]))]
 
 
-def _sentence_count_problem(summary: str) -> str | None:
-    count = len(split_sentences(summary))
-    return None if 2 <= count <= 4 else f"the summary has {count} sentences; write 2 to 4"
+def _sentence_count_problem(text: str, what: str, low: int, high: int) -> str | None:
+    count = len(split_sentences(text))
+    return None if low <= count <= high else f"the {what} has {count} sentences; write {low} to {high}"
 
 
 def _findings(timeline: Timeline | None, scored: list[SegmentSentiment], metrics: Behavioral | None) -> list[str]:

@@ -130,6 +130,26 @@ def test_ungrounded_quote_is_reasked_then_dropped_with_a_warning(call: Any, prom
     assert all(q.text in call.segments[q.segment_id - 1].text for q in all_quotes)
 
 
+def test_reasoning_longer_than_two_sentences_is_reasked_then_cut_with_a_warning(
+    call: Any, prompts: Any, settings: Any
+) -> None:
+    llm = FakeLLM()
+    llm.enqueue({"label": "negative", "confidence": 0.9}, label_probs=NEGATIVE)
+    llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
+    llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEGATIVE)
+    rambling = "The caller is angry. The parcel is late. Nobody called back. It ends badly."
+    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": rambling})
+    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "The caller is angry about a late parcel."})
+    for _ in range(settings.max_reasks + 1):
+        llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": rambling})
+    llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "Ends badly."})
+    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+    assert result.roles.customer.reasoning == "The caller is angry about a late parcel."
+    assert result.provenance[3].asks == 2 and "the reasoning has 4 sentences" in llm.requests[4].messages[-1].content
+    assert result.roles.agent.reasoning == "The caller is angry. The parcel is late."
+    assert [(w.code, w.question_id) for w in result.warnings] == [("reasoning.length", "agent_evidence")]
+
+
 def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings: Any) -> None:
     llm = _queue_clean_run(FakeLLM())
     llm.enqueue(
