@@ -461,6 +461,20 @@ def _principal(scope: KeyScope) -> Callable[..., Principal]:
 
 Ingest = Annotated[Principal, Depends(_principal("ingest"))]
 Reader = Annotated[Principal, Depends(_principal("insights:read"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
+]
+
+
+def _accepted(response: Response, job: Job, created: bool) -> JobResponse:
+    """A submission's 202: where to poll, and whether an Idempotency-Key replayed an earlier job."""
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return job_response(job)
+
+
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="The job id returned on submission.")]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -885,10 +899,7 @@ async def submit_transcript(
     response: Response,
     service: ServiceDep,
     principal: Ingest,
-    idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Submit a transcript (JSON body, or a file upload as multipart `file`) for a job."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -909,10 +920,7 @@ async def submit_transcript(
             f"unsupported content type {content_type!r}",
             hint="Send application/json or multipart/form-data with a `file` part.",
         )
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return job_response(job)
+    return _accepted(response, job, created)
 
 
 @router.post(
@@ -928,10 +936,7 @@ async def ingest_audio(
     response: Response,
     service: ServiceDep,
     principal: Ingest,
-    idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Submit a call recording (multipart `file`), streamed to disk and sniffed before anything is decoded."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -950,10 +955,7 @@ async def ingest_audio(
         await spool.discard()
         raise
     job, created = await asyncio.to_thread(_accept_recording, service, principal, writer, parts, idempotency_key)
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return job_response(job)
+    return _accepted(response, job, created)
 
 
 def _job(service: Service, principal: Principal, job_id: str) -> Job:

@@ -75,6 +75,35 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stub's request handler: no access log, and JSON replies in one call."""
+
+    def reply(self, status: int, body: Any = None) -> None:
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_handler(handler: type[BaseHTTPRequestHandler], path: str = "") -> Iterator[str]:
+    """A stub HTTP server on a loopback port in a thread; yields its base URL (plus ``path``)."""
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class LLMStub:
     """An OpenAI-compatible chat server that answers every request with the smallest valid answer."""
 
@@ -114,29 +143,15 @@ class LLMStub:
 def llm_stub(delay_s: float = 0.0) -> Iterator[tuple[str, LLMStub]]:
     stub = LLMStub(delay_s)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            payload = json.dumps(stub.answer(json.loads(self.rfile.read(length)))).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.reply(200, stub.answer(json.loads(self.rfile.read(length))))
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = _QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", stub
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler, "/v1") as url:
+        yield url, stub
 
 
 def stub_router_config(path: Path, api_base: str) -> Path:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from llm_sentiment.settings import Settings
 from llm_sentiment.webhooks import SIGNATURE_HEADER, verify
 
 from .conftest import FIXTURES, REPO
-from .servers import postgres_server, serve_app, wait_for
+from .servers import QuietHandler, postgres_server, serve_app, serve_handler, wait_for
 
 CALL = (REPO / "examples" / "billing_dispute.txt").read_text(encoding="utf-8")
 
@@ -420,29 +419,18 @@ def webhook_receiver() -> Iterator[tuple[str, _Receiver]]:
     """Answers 500 to the first delivery (to exercise the retry), then 200."""
     state = _Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
             body = self.rfile.read(int(self.headers["content-length"]))
             if state.failures:
                 state.failures -= 1
-                self.send_response(500)
+                self.reply(500)
             else:
                 state.bodies.append((body, self.headers[SIGNATURE_HEADER]))
-                self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
+                self.reply(200)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/calls", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler, "/hooks/calls") as url:
+        yield url, state
 
 
 def test_webhook_is_signed_and_retried(tmp_path: Path) -> None:
