@@ -97,6 +97,8 @@ def label_schema() -> dict[str, Any]:
 REASONING_MAX_CHARS = 600
 """The evidence's "one or two sentences": bounded in the grammar, so a model that runs on cannot hit
 max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
+NOTES_MAX_CHARS = 400
+"""A window's notes, bounded for the same reason (the 0.5B model ran past its token limit)."""
 
 
 def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
@@ -171,7 +173,11 @@ def recommendations_schema(quotable: list[str]) -> dict[str, Any]:
 
 
 def notes_schema() -> dict[str, Any]:
-    return {"type": "object", "properties": {"notes": {"type": "string"}}, "required": ["notes"]}
+    return {
+        "type": "object",
+        "properties": {"notes": {"type": "string", "maxLength": NOTES_MAX_CHARS}},
+        "required": ["notes"],
+    }
 
 
 def speaker_schema(speakers: list[str]) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:
     analyzer.analyze(load_call(FIXTURES / "injection.txt"), parts=())  # ensures the cache holds this call
     env = {**os.environ, "LLM_SENTIMENT_CACHE_PATH": str(cache_dir)}
     cli = [sys.executable, "-m", "llm_sentiment", "analyze", str(FIXTURES / "injection.txt"), "--no-segments"]
-    cli.append("--no-summary")
+    cli += ["--no-summary", "--prompts", "v1"]  # the prompts the analyzer fixture asked with
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(done.stdout)
     assert {"transcript", "roles", "overall", "answers", "provenance", "warnings", "role_mapping"} <= set(result)
