@@ -35,6 +35,7 @@ from llm_sentiment.templates import PromptSet  # noqa: E402
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".webm"}
 STAGES = ("transcription", "load", "segments", "notes", "roles", "summary")
+SLOWEST = 5
 
 
 class ColdLLM:
@@ -94,6 +95,14 @@ def _report(title: str, analysis: Analysis, stages: dict[str, float], wall: floa
     print(f"  {'other':<14}{other:8.1f} s   {other / wall:6.1%} of wall")
     print(f"  {asked} questions, {len(analysis.segments)} segments scored, {len(analysis.windows) or 1} window(s)")
     print(f"  tokens: {prompt} prompt (before KV-cache reuse), {generated} generated")
+    slowest = sorted(analysis.provenance, key=lambda p: p.latency_s, reverse=True)[:SLOWEST]
+    print(
+        "  slowest questions: "
+        + ", ".join(
+            f"{p.question_id} {p.latency_s:.1f} s ({p.completion_tokens} tok, {p.asks} ask{'s' * (p.asks > 1)})"
+            for p in slowest
+        )
+    )
 
 
 def main() -> None:

@@ -886,6 +886,11 @@ def metrics(service: ServiceDep) -> Response:
     return Response(generate_latest(service.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+def _media_type(request: Request) -> str:
+    """The body's media type without parameters (``multipart/form-data; boundary=...`` -> ``multipart/form-data``)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 @router.post(
     "/v1/transcripts",
     status_code=202,
@@ -902,7 +907,7 @@ async def submit_transcript(
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Submit a transcript (JSON body, or a file upload as multipart `file`) for a job."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _media_type(request)
     if content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=20) as form:
             upload = form.get("file")
@@ -939,7 +944,7 @@ async def ingest_audio(
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Submit a call recording (multipart `file`), streamed to disk and sniffed before anything is decoded."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _media_type(request)
     if content_type != "multipart/form-data":
         raise UnknownFormatError(
             f"unsupported content type {content_type!r}",
