@@ -94,8 +94,12 @@ def label_schema() -> dict[str, Any]:
     }
 
 
-REASONING_MAX_CHARS = 600
-"""The evidence's "one or two sentences": bounded in the grammar, so a model that runs on cannot hit
+REASONING_SENTENCE_CHARS = 300
+REASONING_PATTERN = (
+    rf'^[^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?]( [^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?])?$'
+)
+"""The evidence's "one or two sentences", enforced in the grammar: the 1.5B model wrote three or more
+in half its answers, and each re-ask cost a whole answer. Bounded, so a model that runs on cannot hit
 max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
 NOTES_MAX_CHARS = 400
 """A window's notes, bounded for the same reason (the 0.5B model ran past its token limit)."""
@@ -107,7 +111,7 @@ def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
-            "reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
+            "reasoning": {"type": "string", "pattern": REASONING_PATTERN},
         },
         "required": ["quotes", "reasoning"],
     }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from llm_sentiment.analyze import Analyzer
-from llm_sentiment.answers import UserQuestion
+from llm_sentiment.answers import UserQuestion, evidence_schema
 from llm_sentiment.errors import InvalidAnswerError
 from llm_sentiment.fake_llm import FakeLLM
 from llm_sentiment.formats import load_transcript
+from llm_sentiment.grounding import split_sentences
 from llm_sentiment.roles import assign_roles
 
 from .conftest import FIXTURES
@@ -148,6 +150,24 @@ def test_reasoning_longer_than_two_sentences_is_reasked_then_cut_with_a_warning(
     assert result.provenance[3].asks == 2 and "the reasoning has 4 sentences" in llm.requests[4].messages[-1].content
     assert result.roles.agent.reasoning == "The caller is angry. The parcel is late."
     assert [(w.code, w.question_id) for w in result.warnings] == [("reasoning.length", "agent_evidence")]
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "allowed"),
+    [
+        ("The customer thanks the agent.", True),
+        ("The customer is calm. They only ask for a copy!", True),
+        ("One. Two. Three.", False),
+        ("It ends without punctuation", False),
+        ('It quotes "words" raw.', False),  # a raw quote would end the JSON string
+        ("A line\nbreak.", False),
+    ],
+)
+def test_the_evidence_grammar_allows_one_or_two_sentences(reasoning: str, allowed: bool) -> None:
+    pattern = evidence_schema(["a quote"], 3)["properties"]["reasoning"]["pattern"]
+    assert bool(re.match(pattern, reasoning)) is allowed
+    if allowed:
+        assert 1 <= len(split_sentences(reasoning)) <= 2
 
 
 def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings: Any) -> None:
