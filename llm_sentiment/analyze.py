@@ -32,6 +32,7 @@ from .analysis import (
     Window,
 )
 from .answers import (
+    REASONING_SENTENCES,
     EvidenceAnswer,
     FreeTextAnswer,
     LabelAnswer,
@@ -71,7 +72,6 @@ ANALYSIS_PARTS: tuple[AnalysisPart, ...] = ("segments", "summary")
 _TOP_LOGPROBS = 10
 _LABEL_TOKENS = 24
 _EVIDENCE_TOKENS = 320
-_REASONING_SENTENCES = 2
 _ANSWER_TOKENS = 320
 _SUMMARY_TOKENS = 360
 _RESOLUTION_TOKENS = 240
@@ -439,22 +439,22 @@ class Analyzer:
             max_reasks=self.settings.max_reasks,
             check=lambda answer: (
                 _ungrounded(answer.quotes, segments, target.subject)
-                or _sentence_count_problem(answer.reasoning, "reasoning", 1, _REASONING_SENTENCES)
+                or _sentence_count_problem(answer.reasoning, "reasoning", 1, REASONING_SENTENCES)
             ),
         )
         run.record(explained.provenance, scope, evidence_id)
         quotes = _grounded(explained.value.quotes, segments, evidence_id, run.warnings)[: self.settings.max_quotes]
         sentences = split_sentences(explained.value.reasoning.strip())
-        if len(sentences) > _REASONING_SENTENCES:
+        if len(sentences) > REASONING_SENTENCES:
             run.warnings.append(
                 Warning(
                     code="reasoning.length",
                     question_id=evidence_id,
                     message=f"the reasoning had {len(sentences)} sentences after re-asks; the first "
-                    f"{_REASONING_SENTENCES} are kept",
+                    f"{REASONING_SENTENCES} are kept",
                 )
             )
-        return _sentiment(scored, " ".join(sentences[:_REASONING_SENTENCES]), quotes)
+        return _sentiment(scored, " ".join(sentences[:REASONING_SENTENCES]), quotes)
 
     def _custom(self, scope: Scope, question: UserQuestion, run: _Run) -> CustomAnswer:
         question_id = question.id or "custom"

@@ -94,10 +94,10 @@ def label_schema() -> dict[str, Any]:
     }
 
 
+REASONING_SENTENCES = 2
 REASONING_SENTENCE_CHARS = 300
-REASONING_PATTERN = (
-    rf'^[^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?]( [^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?])?$'
-)
+_SENTENCE = rf'[^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?]'
+REASONING_PATTERN = f"^{_SENTENCE}" + f"( {_SENTENCE})?" * (REASONING_SENTENCES - 1) + "$"
 """The evidence's "one or two sentences", enforced in the grammar: the 1.5B model wrote three or more
 in half its answers, and each re-ask cost a whole answer. Bounded, so a model that runs on cannot hit
 max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
