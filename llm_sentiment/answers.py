@@ -20,7 +20,7 @@ class LabelAnswer(BaseModel):
 
 
 class EvidenceAnswer(BaseModel):
-    quotes: list[str] = Field(min_length=1)
+    quotes: list[str] = Field(min_length=1, description="Line ids.")
     reasoning: str = Field(min_length=1)
 
 
@@ -79,8 +79,13 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _string(choices: list[str] | None) -> dict[str, Any]:
-    return {"type": "string", "enum": choices} if choices else {"type": "string"}
+def _line_id(ids: list[str]) -> dict[str, Any]:
+    """A quote: one of the allowed line ids (``quotes.QuoteMenu``), never the transcript's own text."""
+    return {"type": "string", "enum": ids} if ids else {"type": "string", "maxLength": 16}
+
+
+def _choice(choices: list[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": choices}
 
 
 def label_schema() -> dict[str, Any]:
@@ -105,22 +110,22 @@ NOTES_MAX_CHARS = 400
 """A window's notes, bounded for the same reason (the 0.5B model ran past its token limit)."""
 
 
-def evidence_schema(quotable: list[str], max_quotes: int) -> dict[str, Any]:
-    """Quotes are constrained to the speaker's own sentences, so a grammar-following model cannot invent one."""
+def evidence_schema(quote_ids: list[str], max_quotes: int) -> dict[str, Any]:
+    """Quotes are ids of the speaker's own lines, so a grammar-following model cannot invent one."""
     return {
         "type": "object",
         "properties": {
-            "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": max_quotes},
+            "quotes": {"type": "array", "items": _line_id(quote_ids), "minItems": 1, "maxItems": max_quotes},
             "reasoning": {"type": "string", "pattern": REASONING_PATTERN},
         },
         "required": ["quotes", "reasoning"],
     }
 
 
-def free_text_schema(quotable: list[str]) -> dict[str, Any]:
+def free_text_schema(quote_ids: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"answer": {"type": "string"}, "quote": _string(quotable)},
+        "properties": {"answer": {"type": "string"}, "quote": _line_id(quote_ids)},
         "required": ["answer", "quote"],
     }
 
@@ -136,36 +141,36 @@ def batch_schema(keys: list[str], *, with_confidence: bool = False) -> dict[str,
     }
 
 
-def summary_schema(quotable: list[str]) -> dict[str, Any]:
+def summary_schema(quote_ids: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
             "summary": {"type": "string"},
-            "quotes": {"type": "array", "items": _string(quotable), "minItems": 1, "maxItems": 2},
+            "quotes": {"type": "array", "items": _line_id(quote_ids), "minItems": 1, "maxItems": 2},
         },
         "required": ["summary", "quotes"],
     }
 
 
-def resolution_schema(quotable: list[str]) -> dict[str, Any]:
+def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "resolution": {"type": "string", "enum": ["resolved", "unresolved", "unclear"]},
-            "quote": _string(quotable),
+            "resolution": _choice(["resolved", "unresolved", "unclear"]),
+            "quote": _line_id(quote_ids),
             "reasoning": {"type": "string"},
         },
         "required": ["resolution", "quote", "reasoning"],
     }
 
 
-def recommendations_schema(quotable: list[str]) -> dict[str, Any]:
+def recommendations_schema(quote_ids: list[str]) -> dict[str, Any]:
     item = {
         "type": "object",
         "properties": {
-            "type": {"type": "string", "enum": ["escalation", "coaching", "follow_up", "praise"]},
+            "type": _choice(["escalation", "coaching", "follow_up", "praise"]),
             "recommendation": {"type": "string"},
-            "quote": _string(quotable),
+            "quote": _line_id(quote_ids),
         },
         "required": ["type", "recommendation", "quote"],
     }
@@ -185,7 +190,8 @@ def notes_schema() -> dict[str, Any]:
 
 
 def speaker_schema(speakers: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"speaker": _string(speakers)}, "required": ["speaker"]}
+    """Speaker labels of voices we told apart ourselves (``Speaker 1``); ``grammar`` escapes any label."""
+    return {"type": "object", "properties": {"speaker": _choice(speakers)}, "required": ["speaker"]}
 
 
 class UserQuestion(BaseModel):

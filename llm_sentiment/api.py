@@ -62,6 +62,7 @@ from .errors import (
     JobNotReadyError,
     LLMSentimentError,
     ModelOutputError,
+    NativeCrashError,
     NoSpeechError,
     OneRoleError,
     PlaylistError,
@@ -130,6 +131,7 @@ _STATUS: tuple[tuple[type[LLMSentimentError], int], ...] = (
     (ProviderRejectedError, 502),
     (ProviderError, 503),
     (ModelOutputError, 502),
+    (NativeCrashError, 502),
     (SetupError, 503),
 )
 

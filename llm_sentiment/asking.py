@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -9,11 +10,16 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .analysis import Provenance
-from .errors import InvalidAnswerError
+from .errors import InvalidAnswerError, InvalidGrammarError
 from .llm import ChatMessage, LLMClient, LLMRequest, LLMResponse
 from .templates import QuestionTemplate
 
 T = TypeVar("T", bound=BaseModel)
+
+log = logging.getLogger(__name__)
+
+ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
+"""What a question whose grammar llama.cpp rejects is constrained to instead; its answer is validated."""
 
 Check = Callable[[T], str | None]
 
@@ -65,18 +71,32 @@ def ask(
     top_logprobs: int = 0,
     check: Check[T] | None = None,
 ) -> Answered[T]:
-    """Re-asks go to the same model with the rejected answer and the reason appended, keeping the prefix."""
+    """Re-asks go to the same model with the rejected answer and the reason appended, keeping the prefix.
+
+    A schema whose grammar llama.cpp cannot parse is not sent again: the question is asked as any JSON
+    object instead, and the answer validated against the output model as usual."""
     history = list(messages)
     tally = _Tally()
     best: tuple[T, str, LLMResponse] | None = None
     problem = ""
     response: LLMResponse | None = None
     for attempt in range(1, max_reasks + 2):
-        response = llm.complete(
-            LLMRequest(
-                model=model, messages=history, json_schema=schema, max_tokens=max_tokens, top_logprobs=top_logprobs
-            )
+        request = LLMRequest(
+            model=model, messages=history, json_schema=schema, max_tokens=max_tokens, top_logprobs=top_logprobs
         )
+        try:
+            response = llm.complete(request)
+        except InvalidGrammarError as exc:
+            if schema is ANY_JSON_OBJECT:
+                raise
+            log.warning(
+                "%s: %s (%s); asking without the answer's grammar",
+                question_id,
+                exc.message,
+                exc.details.get("fragment", ""),
+            )
+            schema = ANY_JSON_OBJECT
+            response = llm.complete(request.model_copy(update={"json_schema": schema}))
         tally.add(response)
         try:
             parsed = output.model_validate_json(response.content)

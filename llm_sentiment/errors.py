@@ -31,7 +31,10 @@
     │   ├── TemplateError                  prompt.invalid            23
     │   └── DependencyMissingError         setup.dependency          24  (an optional extra is not installed)
     ├── ModelOutputError     (the LLM answered, but not usefully)
-    │   └── InvalidAnswerError             llm.invalid_answer        30
+    │   ├── InvalidAnswerError             llm.invalid_answer        30
+    │   └── InvalidGrammarError            llm.grammar               31  (llama.cpp cannot parse the answer's grammar)
+    ├── NativeCrashError                   native.crashed            45  (llama.cpp, CTranslate2 or onnxruntime died
+    │                                                                     in its child process: one request fails)
     ├── ProviderError        (the LLM could not be reached; fallback models are tried)
     │   ├── ProviderTimeoutError           llm.timeout               40
     │   ├── ProviderRateLimitError         llm.rate_limited          41
@@ -46,6 +49,7 @@
     │   ├── JobNotReadyError               job.not_ready             64
     │   ├── JobFailedError                 job.failed                65
     │   ├── JobAbandonedError              job.abandoned             66  (its worker stopped too many times)
+    │   ├── WorkerCrashedError             job.worker_crashed        73  (native code died running it, every attempt)
     │   ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
     │   ├── IdempotencyConflictError       request.idempotency       67
     │   └── QueueUnavailableError          queue.unavailable         68
@@ -82,6 +86,28 @@ class LLMSentimentError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+    @classmethod
+    def rebuild(cls, message: str, *, hint: str | None, details: dict[str, Any]) -> LLMSentimentError:
+        """The error from its parts, as another process raised it (whatever this class's constructor takes)."""
+        error = cls.__new__(cls)
+        LLMSentimentError.__init__(error, message, hint=hint, **details)
+        for name, value in details.items():
+            if name in ("field", "retry_after_s"):
+                setattr(error, name, value)
+        return error
+
+
+def error_class(code: str) -> type[LLMSentimentError] | None:
+    """The most specific error class with this code (a branch and its leaf may share one)."""
+    found: type[LLMSentimentError] | None = None
+    pending: list[type[LLMSentimentError]] = [LLMSentimentError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code and (found is None or issubclass(cls, found)):
+            found = cls
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 class InputError(LLMSentimentError):
@@ -251,6 +277,20 @@ class InvalidAnswerError(ModelOutputError):
     exit_code = 30
 
 
+class InvalidGrammarError(ModelOutputError):
+    """Raised before sampling, never after: the asker then asks without the grammar and validates the answer."""
+
+    code = "llm.grammar"
+    exit_code = 31
+
+
+class NativeCrashError(LLMSentimentError):
+    """The child process running native code died mid-request; the next request starts a fresh one."""
+
+    code = "native.crashed"
+    exit_code = 45
+
+
 class ProviderError(LLMSentimentError):
     code = "llm.provider"
     exit_code = 42
@@ -326,6 +366,11 @@ class JobFailedError(ServiceError):
 class JobAbandonedError(ServiceError):
     code = "job.abandoned"
     exit_code = 66
+
+
+class WorkerCrashedError(ServiceError):
+    code = "job.worker_crashed"
+    exit_code = 73
 
 
 class JobNotAnalyzedError(ServiceError):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .audio import SAMPLE_RATE, AudioInfo, AudioLimits, decode, identical_channels, probe, silent_channel
 from .cache import JsonCache
 from .errors import ModelMissingError
+from .native_host import Emit, Handler, NativeHost
 from .roles import channel_mapping, channel_speaker, parse_channels_spec, roles_by_segment
 from .settings import Settings
 from .speaker_roles import RoleQuestion, diarized_roles
@@ -78,10 +80,12 @@ def _cache_key(sha256: str, transcriber: Transcriber) -> str:
 def transcribe_recording(
     path: Path, settings: Settings, options: AudioOptions | None = None, progress: Progress | None = None
 ) -> TranscriptionResult:
-    """The speaker-labelled transcript of a recording, from the cache when this audio was seen before."""
+    """The speaker-labelled transcript of a recording, from the cache when this audio was seen before.
+
+    Decoding and transcription (FFmpeg, onnxruntime, CTranslate2, torch) run in the speech host
+    process, so a crash on a hostile recording fails this one recording, never the caller."""
     options = options or AudioOptions()
-    limits = limits_from(settings)
-    probed = probe(path, limits)
+    probed = probe(path, limits_from(settings))
     transcriber = Transcriber(settings, options.model, options.language)
     cache = JsonCache(settings.transcript_cache_dir) if options.use_cache and settings.cache else None
     key = _cache_key(probed.sha256, transcriber)
@@ -91,14 +95,53 @@ def transcribe_recording(
                 return TranscriptionResult.model_validate(cached).model_copy(update={"cache_hit": True})
             except ValidationError:
                 cache.delete(key)
-        decoded = decode(path, probed, limits)
-        result = _transcribe(decoded.channels, decoded.info, decoded.warnings, transcriber, progress)
+        answer = _speech_host().call(
+            "transcribe",
+            {"path": str(path), "settings": settings.model_dump(mode="json"), "options": options.model_dump()},
+            on_event=(lambda event: progress(str(event["stage"]), float(event["fraction"]))) if progress else None,
+        )
+        result = TranscriptionResult.model_validate(answer)
         if cache is not None:
             cache.set_json(key, result.model_dump(mode="json"))
         return result
     finally:
         if cache is not None:
             cache.close()
+
+
+_HOST: NativeHost | None = None
+_HOST_LOCK = threading.Lock()
+
+
+def _speech_host() -> NativeHost:
+    """One speech process per caller process: Whisper stays loaded in it between recordings."""
+    global _HOST
+    with _HOST_LOCK:
+        if _HOST is None:
+            _HOST = NativeHost(__name__, "speech (FFmpeg, Whisper)")
+        return _HOST
+
+
+def _transcribe_in_host(args: dict[str, Any], emit: Emit) -> dict[str, Any]:
+    settings = Settings.model_validate(args["settings"])
+    options = AudioOptions.model_validate(args["options"])
+    path = Path(args["path"])
+    limits = limits_from(settings)
+    decoded = decode(path, probe(path, limits), limits)
+    transcriber = Transcriber(settings, options.model, options.language)
+    result = _transcribe(
+        decoded.channels,
+        decoded.info,
+        decoded.warnings,
+        transcriber,
+        lambda stage, fraction: emit({"stage": stage, "fraction": fraction}),
+    )
+    return result.model_dump(mode="json")
+
+
+def host_handlers() -> dict[str, Handler]:
+    """What the speech host process serves (``native_host``)."""
+    return {"transcribe": _transcribe_in_host}
 
 
 def _transcribe(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import (
     AllModelsFailedError,
     ConfigError,
+    LLMSentimentError,
     ProviderError,
     ProviderRateLimitError,
     ProviderRejectedError,
@@ -26,7 +27,8 @@ from .errors import (
     ProviderUnavailableError,
 )
 from .llm import LLMRequest, LLMResponse, TokenLogprob
-from .local_llm import DeadlineExceededError, LocalModelPool
+from .local_llm import LocalModelPool
+from .native_host import DeadlineExceededError
 from .settings import Settings
 
 LOCAL_PROVIDER = "local"
@@ -173,6 +175,8 @@ def _local_provider_class(litellm: Any) -> type:
                 raise litellm.Timeout(
                     message=f"local/{model}: no answer within {seconds:.0f}s", model=model, llm_provider=LOCAL_PROVIDER
                 ) from None
+            except LLMSentimentError as exc:
+                raise _carried(litellm, exc, model) from None
             model_response.model = f"{LOCAL_PROVIDER}/{model}"
             choice = model_response.choices[0]
             choice.message.content = generation.text
@@ -189,7 +193,20 @@ def _local_provider_class(litellm: Any) -> type:
     return LocalProvider
 
 
-def _map_error(litellm: Any, model: str, exc: Exception) -> ProviderError:
+def _carried(litellm: Any, error: LLMSentimentError, model: str) -> Exception:
+    """Our own error (a crashed llama.cpp process, a grammar llama.cpp rejects) through LiteLLM unchanged.
+
+    LiteLLM turns any other exception from a provider into a connection error and retries it; a
+    bad request is neither retried nor rewrapped, so it carries ours out to ``RouterClient._call``."""
+    carrier: Exception = litellm.BadRequestError(message=error.message, model=model, llm_provider=LOCAL_PROVIDER)
+    carrier.llm_sentiment_error = error  # type: ignore[attr-defined]
+    return carrier
+
+
+def _map_error(litellm: Any, model: str, exc: Exception) -> LLMSentimentError:
+    carried = getattr(exc, "llm_sentiment_error", None)
+    if isinstance(carried, LLMSentimentError):
+        return carried
     text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if isinstance(exc, litellm.Timeout):
         return ProviderTimeoutError(f"{model}: timed out ({text})", model=model)

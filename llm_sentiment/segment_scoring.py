@@ -41,24 +41,21 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Scope:
-    """A shared system message and the segments it shows (what quotes may come from)."""
+    """A shared system message, the lines it shows (what quotes may name), and the turns they come from."""
 
     system: ChatMessage
     segments: list[Segment]
+    lines: list[Unit]
     window: int | None = None
-
-
-def unit_key(unit: Unit) -> str:
-    return str(unit.segment.id) if unit.sentence is None else f"{unit.segment.id}.{unit.sentence}"
 
 
 def batch_lines(units: list[Unit]) -> list[dict[str, Any]]:
     """What the question lists: each line with its id (``[7.2]`` for a sentence of a split turn)."""
-    return [{"key": unit_key(u), "role": (u.segment.role or "unknown").upper(), "text": u.text} for u in units]
+    return [{"key": u.key, "role": (u.segment.role or "unknown").upper(), "text": u.text} for u in units]
 
 
 def _line_tokens(unit: Unit) -> int:
-    return estimate_tokens(f"[{unit_key(unit)}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n")
+    return estimate_tokens(f"[{unit.key}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n")
 
 
 def _max_tokens(keys: list[str], with_confidence: bool) -> int:
@@ -150,7 +147,7 @@ class SegmentScorer:
         *,
         repair: bool = False,
     ) -> dict[int, SegmentSentiment]:
-        keys = [unit_key(u) for u in units]
+        keys = [u.key for u in units]
         with_confidence = self.with_confidence or repair
         answered = ask(
             self.llm,
@@ -197,7 +194,7 @@ class SegmentScorer:
             if repair:
                 raise InvalidAnswerError(
                     f"{QUESTION_ID}: {response.model} gave no usable label for "
-                    f"{', '.join(unit_key(u) for u in unscored)} even when asked for them alone",
+                    f"{', '.join(u.key for u in unscored)} even when asked for them alone",
                     hint="Try another model (--model) or a smaller LLM_SENTIMENT_SEGMENT_BATCH_SIZE.",
                     last_answer=response.content[:500],
                 )

@@ -20,10 +20,12 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import TemplateError
 from .llm import ChatMessage
 from .scoring import Calibration
-from .transcript import Role, Segment, Transcript
+from .transcript import Role, Segment
+from .units import Unit
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 _DELIMITER = re.compile(r"</?\s*(?:transcript|lines)\s*>", re.IGNORECASE)
+_BREAKS_AND_CONTROLS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
 SYSTEM_ID = "system"
 DIGEST_ID = "digest"
 SYSTEM_IDS = (SYSTEM_ID, DIGEST_ID)
@@ -72,8 +74,11 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 def as_data(value: object) -> str:
-    """Neutralise our own delimiters inside transcript text so it cannot close the data block."""
-    return _DELIMITER.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), str(value))
+    """Transcript text as one line of data: line breaks and control characters become a space (a newline
+    inside a segment could otherwise forge a ``[3] AGENT:`` line), and our own delimiters are defused so
+    the text cannot close its data block."""
+    text = _BREAKS_AND_CONTROLS.sub(" ", str(value))
+    return _DELIMITER.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
 def _load(path: Path, env: ImmutableSandboxedEnvironment) -> QuestionTemplate:
@@ -129,10 +134,10 @@ class PromptSet:
                 hint=f"Templates: {', '.join(sorted(self.templates))}.",
             ) from None
 
-    def system_message(self, transcript: Transcript, part: Part | None = None) -> ChatMessage:
+    def system_message(self, lines: list[Unit], part: Part | None = None) -> ChatMessage:
         """Identical for every question of a call (or of one part of a long call), so the model reuses
-        its KV cache for the transcript."""
-        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=_segment_rows(transcript), part=part))
+        its KV cache for the transcript. ``lines`` are the call's units, shown with the ids quotes name."""
+        return ChatMessage(role="system", content=self[SYSTEM_ID].render(segments=line_rows(lines), part=part))
 
     def digest_message(self, parts: list[DigestPart]) -> ChatMessage:
         """The shared prefix of the reduce step of a long call: each part's notes and telling lines."""
@@ -142,14 +147,15 @@ class PromptSet:
                 "start": _clock(p.start),
                 "end": _clock(p.end),
                 "notes": p.notes,
-                "segments": _segment_rows(Transcript(segments=p.lines)),
+                "segments": line_rows(p.lines),
             }
             for p in parts
         ]
         return ChatMessage(role="system", content=self[DIGEST_ID].render(parts=rows))
 
-    def messages(self, template_id: str, transcript: Transcript, **variables: Any) -> list[ChatMessage]:
-        return self.ask(self.system_for(template_id, self.system_message(transcript)), template_id, **variables)
+    def messages(self, template_id: str, shown: list[Unit], **variables: Any) -> list[ChatMessage]:
+        """A question after the system message that shows ``shown`` (or the question's own short one)."""
+        return self.ask(self.system_for(template_id, self.system_message(shown)), template_id, **variables)
 
     def system_for(self, template_id: str, shared: ChatMessage) -> ChatMessage:
         """``shared`` (the transcript prefix), or the short system message the question names instead."""
@@ -179,7 +185,7 @@ class DigestPart:
     start: float | None
     end: float | None
     notes: str
-    lines: list[Segment]
+    lines: list[Unit]
 
 
 def _calibration(path: Path) -> Calibration | None:
@@ -226,17 +232,19 @@ def _clock(seconds: float | None) -> str:
 
 def role_rows(segments: list[Segment], role: Role | None) -> list[dict[str, Any]]:
     """Template rows for one role's segments (all segments for ``None``)."""
-    return _segment_rows(Transcript(segments=[s for s in segments if role is None or s.role == role]))
+    return [_row(str(s.id), s, s.start, s.text) for s in segments if role is None or s.role == role]
 
 
-def _segment_rows(transcript: Transcript) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": s.id,
-            "speaker": s.speaker,
-            "role": (s.role or "unknown").upper(),
-            "time": _clock(s.start),
-            "text": s.text,
-        }
-        for s in transcript.segments
-    ]
+def line_rows(lines: list[Unit]) -> list[dict[str, Any]]:
+    """Template rows for transcript lines, each with the id an answer names it by (``7``, ``7.2``)."""
+    return [_row(u.key, u.segment, u.start, u.text) for u in lines]
+
+
+def _row(key: str, segment: Segment, start: float | None, text: str) -> dict[str, Any]:
+    return {
+        "id": key,
+        "speaker": segment.speaker,
+        "role": (segment.role or "unknown").upper(),
+        "time": _clock(start),
+        "text": text,
+    }

@@ -96,7 +96,7 @@ class Transcriber:
 
     def __init__(self, settings: Settings, model: str | None = None, language: str | None = None) -> None:
         self.ref = resolve_model(model or settings.whisper_model, settings.models_dir)
-        self.device, self.compute_type = _device(settings.whisper_device)
+        self.requested_device = settings.whisper_device
         self.threads = settings.threads
         self.language = language or settings.language
         self.beam_size = settings.whisper_beam_size
@@ -123,7 +123,8 @@ class Transcriber:
         }
 
     def model(self) -> Any:
-        whisper = load_whisper(self.ref, self.device, self.compute_type, self.threads)
+        device, compute_type = _device(self.requested_device)  # asks CTranslate2: only where transcription runs
+        whisper = load_whisper(self.ref, device, compute_type, self.threads)
         if self.language not in (None, "en") and not whisper.model.is_multilingual:
             raise ConfigError(
                 f"{self.ref.name} is English-only; it cannot transcribe language {self.language!r}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 Role = Literal["agent", "customer"]
 RoleSource = Literal["argument", "labels", "inference", "channel", "diarization", "input"]
@@ -28,6 +28,16 @@ class Segment(BaseModel):
     text: str
     words: list[Word] | None = None
     channel: int | None = None
+
+    @field_validator("speaker", "text")
+    @classmethod
+    def _no_lone_surrogates(cls, value: str) -> str:
+        """JSON can carry a lone surrogate (``\\ud800``) that no UTF-8 encoder downstream accepts: U+FFFD."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
 
 
 class Warning(BaseModel):

@@ -40,6 +40,11 @@ class Unit:
     def words(self) -> int:
         return max(1, len(self.text.split()))
 
+    @property
+    def key(self) -> str:
+        """The line id a prompt shows and an answer names: ``7``, or ``7.2`` for the second sentence of turn 7."""
+        return str(self.segment.id) if self.sentence is None else f"{self.segment.id}.{self.sentence}"
+
 
 def _sentences(text: str) -> list[str]:
     """Verbatim sentences; one under ``_MIN_SENTENCE_WORDS`` words joins the next (the last, the previous)."""

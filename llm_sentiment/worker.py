@@ -20,7 +20,14 @@ from typing import Any, cast
 
 from .analysis import Analysis
 from .blobs import BlobStore
-from .errors import InputError, LLMSentimentError, ProviderError, ProviderRejectedError
+from .errors import (
+    InputError,
+    LLMSentimentError,
+    NativeCrashError,
+    ProviderError,
+    ProviderRejectedError,
+    WorkerCrashedError,
+)
 from .formats import InputFormat, parse_transcript
 from .jobs import Claimed, Job, JobStore, Stage, webhook_body
 from .llm import LLMClient
@@ -103,6 +110,17 @@ class JobRunner:
                 )
                 return "retry"
             return self._fail(job, token, worker, exc.code, exc.message)
+        except NativeCrashError as exc:
+            # Only the job whose request was running dies with the native process; the others go on.
+            if job.attempts < self.settings.job_max_attempts:
+                self.store.retry_later(
+                    job.id, token, worker=worker, delay_s=self.settings.job_retry_delay_s, reason=exc.message
+                )
+                return "retry"
+            native = " | ".join(exc.details.get("native") or [])
+            message = f"{exc.message}, on each of its {job.attempts} runs"
+            message += f"; last output: {native}" if native else ""
+            return self._fail(job, token, worker, WorkerCrashedError.code, message)
         except LLMSentimentError as exc:
             return self._fail(job, token, worker, exc.code, exc.message)
         except Exception as exc:

@@ -114,3 +114,22 @@ def spoken_call(tmp_path_factory: pytest.TempPathFactory) -> Any:
         Turn(role="customer", text="It works now. Thank you so much for your help."),
     ]
     return render_call(turns, tmp_path_factory.mktemp("spoken") / "call.wav")
+
+
+@pytest.fixture(scope="session")
+def vocab() -> Iterator[Any]:
+    """The test model's vocabulary alone (no weights): enough for llama.cpp's grammar parser and sampler."""
+    import llama_cpp
+
+    from llm_sentiment.assets import ensure, get_asset
+    from llm_sentiment.settings import Settings
+
+    path = ensure(get_asset("qwen2.5-coder-0.5b"), Settings().models_dir)
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    assert model, f"cannot read the vocabulary of {path}"
+    try:
+        yield llama_cpp.llama_model_get_vocab(model)
+    finally:
+        llama_cpp.llama_model_free(model)

@@ -30,13 +30,13 @@ def call() -> Any:
 
 
 def _queue_clean_run(llm: FakeLLM) -> FakeLLM:
-    """Labels first (customer, agent, overall), then the evidence for each."""
+    """Labels first (customer, agent, overall), then the evidence for each (quotes by line id)."""
     llm.enqueue({"label": "negative", "confidence": 0.9}, label_probs=NEGATIVE)
     llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
     llm.enqueue({"label": "negative", "confidence": 0.8}, label_probs=NEGATIVE)
-    llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "The caller is angry about a late parcel."})
-    llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Polite and procedural."})
-    llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "The call ends with the caller leaving."})
+    llm.enqueue({"quotes": ["2"], "reasoning": "The caller is angry about a late parcel."})
+    llm.enqueue({"quotes": ["5"], "reasoning": "Polite and procedural."})
+    llm.enqueue({"quotes": ["4"], "reasoning": "The call ends with the caller leaving."})
     return llm
 
 
@@ -50,7 +50,7 @@ def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
         0.9,
         "logprobs",
     )
-    assert customer.quotes[0].text == "This is unacceptable." and customer.quotes[0].role == "customer"
+    assert customer.quotes[0].text == call.segments[1].text and customer.quotes[0].role == "customer"
     assert customer.quotes[0].segment_id == 2 and customer.quotes[0].speaker == "Caller"
     assert result.roles.agent.label == "neutral" and result.roles.agent.quotes[0].role == "agent"
     assert result.overall.label == "negative"
@@ -70,9 +70,7 @@ def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
     evidence_schema = llm.requests[3].json_schema
     assert evidence_schema is not None
     allowed = evidence_schema["properties"]["quotes"]["items"]["enum"]
-    assert "This is unacceptable." in allowed and "How can I help?" not in allowed, (
-        "quotes are limited to the role's lines"
-    )
+    assert allowed == ["2", "4", "6"], "quotes are ids of the role's own lines, never their text"
 
 
 def test_without_logprobs_the_models_confidence_is_used(call: Any, prompts: Any, settings: Any) -> None:

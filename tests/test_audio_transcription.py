@@ -95,11 +95,11 @@ def test_the_transcript_cache_never_transcribes_twice(
     call, first = stereo
     assert not first.cache_hit
 
-    def fail(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("transcribed again")
+    class Untouchable:
+        def call(self, *_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("transcribed again")
 
-    monkeypatch.setattr(Transcriber, "transcribe", fail)
-    monkeypatch.setattr("llm_sentiment.recording.decode", fail)
+    monkeypatch.setattr("llm_sentiment.recording._speech_host", Untouchable)
     again = transcribe_call(call.path, settings=audio_settings)
     assert again.cache_hit and again.transcript == first.transcript
     with pytest.raises(AssertionError, match="transcribed again"):

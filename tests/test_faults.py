@@ -50,15 +50,16 @@ def completions(store: JobStore, job_ids: list[str]) -> Counter[str]:
 class Serve:
     """`llm-sentiment serve` as a child process on a fixed port, restartable."""
 
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str], workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = tmp
         self.env = env
+        self.workers = workers
         self.process: Process | None = None
 
     def start(self) -> None:
-        args = llm_sentiment("serve", "--port", str(self.port), "--workers", "1", "--no-preload")
+        args = llm_sentiment("serve", "--port", str(self.port), "--workers", str(self.workers), "--no-preload")
         self.process = Process(args, self.env, self.tmp / "serve.log")
         wait_for(lambda: httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200, 60, "serve to start")
 

@@ -11,7 +11,6 @@ import pytest
 from llm_sentiment.analyze import Analyzer
 from llm_sentiment.fake_llm import FakeLLM
 from llm_sentiment.pipeline import load_call
-from llm_sentiment.segment_scoring import unit_key
 from llm_sentiment.settings import Settings
 from llm_sentiment.units import sentiment_units
 
@@ -27,7 +26,7 @@ LABELED = FIXTURES / "labeled" / "internet_outage.json"
 def expected_labels(call: Any) -> dict[str, str]:
     """The batch answer, keyed as the question keys it: a split turn's sentences share its label."""
     doc = json.loads(LABELED.read_text())
-    return {unit_key(u): doc["segments"][u.segment.id - 1]["expected"] for u in sentiment_units(call, 25)}
+    return {u.key: doc["segments"][u.segment.id - 1]["expected"] for u in sentiment_units(call, 25)}
 
 
 def queue_labels(llm: FakeLLM) -> None:

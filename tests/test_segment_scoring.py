@@ -56,8 +56,9 @@ def test_segments_are_scored_in_batches_on_the_shared_prefix(gym: Any, prompts: 
         batch({"11": "neutral", "12": "negative"}),
     )
     analyzer = Analyzer(llm, prompts, small_batches)
-    scope_system = prompts.system_message(gym)
-    scored = analyzer._scorer().score(Scope(scope_system, gym.segments), _units(gym), [], [])
+    scope = _scope(gym, prompts)
+    scope_system = scope.system
+    scored = analyzer._scorer().score(scope, _units(gym), [], [])
     assert [s.segment_id for s in scored] == list(range(1, 13))
     first = llm.requests[0]
     assert first.messages[0] == scope_system, "batches share the system message of every other question"
@@ -78,7 +79,8 @@ def _units(call: Any) -> Any:
 
 
 def _scope(call: Any, prompts: Any) -> Scope:
-    return Scope(prompts.system_message(call), call.segments)
+    units = _units(call)
+    return Scope(prompts.system_message(units), call.segments, units)
 
 
 def test_skipped_ids_are_reasked_then_only_the_missing_are_rescored(
