@@ -16,7 +16,7 @@ import pytest
 from llm_sentiment.errors import DatasetError
 from llm_sentiment.evals import sources
 from llm_sentiment.evals.dataset import load_dataset
-from llm_sentiment.evals.sources import base, stc3
+from llm_sentiment.evals.sources import base, dailydialog, stc3
 from llm_sentiment.evals.sources.agreement import krippendorff_alpha
 from llm_sentiment.evals.sources.base import RemoteFile, sample, sha256_of, split_of
 
@@ -43,6 +43,36 @@ def test_satisfaction_is_the_side_of_zero_a_majority_is_on(scores: list[int], la
 )
 def test_accomplishment_gives_the_resolution(scores: list[int], resolution: str) -> None:
     assert stc3.resolution_label(scores) == resolution
+
+
+def test_every_emotion_has_a_rule_and_surprise_has_no_label() -> None:
+    labels = {e: dailydialog.emotion_label(e) for e in dailydialog.EMOTIONS}
+    assert labels == {
+        "no emotion": "neutral",
+        "anger": "negative",
+        "disgust": "negative",
+        "fear": "negative",
+        "happiness": "positive",
+        "sadness": "negative",
+        "surprise": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("utterances", "agent"),
+    [
+        (["Good morning, can I help you?", "Yes, a room please."], 0),
+        (["Hello.", "Hello, sir. What can I do for you?", "I'd like to cash a cheque."], 1),
+        (["Hi, how may I assist you today?", "My card was eaten."], 0),
+        (["Nice weather today.", "Yes, lovely.", "Can I help you with the bags?"], None),  # too late: not service
+    ],
+)
+def test_the_agent_is_whoever_offers_help_first(utterances: list[str], agent: int | None) -> None:
+    assert dailydialog.agent_index(utterances) == agent
+
+
+def test_detokenize_rejoins_the_corpus_tokens() -> None:
+    assert dailydialog.detokenize(" I ’ ll take it , thanks . ( $ 5 ) ") == "I’ll take it, thanks. ($5)"
 
 
 # --- split and sample
@@ -206,6 +236,53 @@ def test_stc3_converts_to_customer_and_resolution_labels(tmp_path: Path) -> None
     assert all(c.split == split_of(stc3.NAME, c.id.removeprefix("stc3-")) for c in by_id.values())
     assert "+2:1 +1:2 +0:1 -1:1 -2:0" in happy.summary
     assert "Krippendorff's alpha" in conversion.description
+
+
+def _dd_archives(tmp_path: Path) -> dict[str, Path]:
+    parts = {
+        "train": (
+            [
+                "Good morning . Can I help you ? __eou__ Yes , I ’ d like a room . __eou__ Here ’ s your key . __eou__",
+                "Nice day . __eou__ Yes . __eou__",  # not a service encounter
+                "What can I do for you ? __eou__ You lost my bag ! __eou__ Sorry , sir . __eou__",
+            ],
+            ["0 0 4", "0 0", "0 1 0"],
+        ),
+        "validation": (
+            [
+                "May I help you ? __eou__ Wow , it is free ? __eou__",  # surprise: left out
+                "Good morning . Can I help you ? __eou__ Yes , I ’ d like a room . __eou__ Here ’ s your key . __eou__",
+            ],
+            ["0 6", "0 0 4"],  # the second repeats train's first dialogue: left out
+        ),
+        # four labels for three utterances: left out
+        "test": (["Hello . __eou__ Hi , how can I help you ? __eou__ Just looking . __eou__"], ["0 0 0 0"]),
+    }
+    archives = {}
+    for part, (texts, emotions) in parts.items():
+        archives[f"{part}.zip"] = _zip(
+            tmp_path / f"{part}.zip",
+            {
+                f"{part}/dialogues_{part}.txt": "\n".join(texts),
+                f"{part}/dialogues_emotion_{part}.txt": "\n".join(emotions),
+            },
+        )
+    return archives
+
+
+def test_dailydialog_converts_service_encounters_to_segment_labels(tmp_path: Path) -> None:
+    conversion = dailydialog.convert(_dd_archives(tmp_path))
+    by_id = {c.id: c for c in conversion.calls}
+    assert sorted(by_id) == ["dd-train-00000", "dd-train-00002"]
+    room, bag = by_id["dd-train-00000"], by_id["dd-train-00002"]
+    assert (
+        room.transcript
+        == "Agent: Good morning. Can I help you?\nCustomer: Yes, I’d like a room.\nAgent: Here’s your key.\n"
+    )
+    assert room.labels.segments == ["neutral", "neutral", "positive"]
+    assert bag.labels.segments == ["neutral", "negative", "neutral"]
+    assert all(c.labels.customer is None and c.labels.resolution is None for c in conversion.calls)
+    assert dailydialog.stratum(room) == "positive" and dailydialog.stratum(bag) == "negative"
 
 
 def test_fetch_writes_a_dataset_that_loads_with_a_ci_subset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from llm_sentiment.evals.dataset import Dataset
-from llm_sentiment.evals.sources import stc3
+from llm_sentiment.evals.sources import dailydialog, stc3
 from llm_sentiment.evals.sources.base import Source, fetch_file, write_dataset
 
-SOURCES: dict[str, Source] = {source.name: source for source in (stc3.SOURCE,)}
+SOURCES: dict[str, Source] = {source.name: source for source in (stc3.SOURCE, dailydialog.SOURCE)}
 
 
 def fetch(source: Source, home: Path, *, out: Path | None = None, mirror: Path | None = None) -> Dataset:
