@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,7 +111,7 @@ def _download(remote: RemoteFile) -> tuple[bytes, str]:
         try:  # an https URL built from pinned constants
             with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:  # noqa: S310
                 return response.read(), url
-        except (urllib.error.URLError, TimeoutError) as exc:
+        except OSError as exc:  # URLError, HTTPError, timeouts, resets
             errors.append(f"{url}: {exc}")
     raise DatasetError(
         f"cannot download {remote.path}: {'; '.join(errors)}", hint="Or read a local copy: --mirror DIR."
