@@ -170,3 +170,18 @@ def test_a_subset_naming_a_missing_call_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "name: t\ndescription: d\nsubsets:\n  ci: [x1, x9]\n", name="dataset.yaml")
     with pytest.raises(DatasetError, match="unknown calls: x9"):
         load_dataset(str(tmp_path), DATASETS)
+
+
+def test_a_source_may_label_only_some_targets(tmp_path: Path) -> None:
+    """Converted public datasets label what their annotators labeled; the rest stays None (not scored)."""
+    body = GOOD.split("labels:")[0]
+    only_segments = load_call(_write(tmp_path, body + "labels:\n  segments: [neutral, positive]\n"))
+    assert only_segments.labels.customer is None and only_segments.labels.resolution is None
+    only_customer = load_call(_write(tmp_path, body + "labels:\n  customer: {sentiment: negative}\n"))
+    assert only_customer.labels.customer is not None and only_customer.labels.customer.trend is None
+    with pytest.raises(DatasetError, match="at least one label"):
+        load_call(_write(tmp_path, body + "labels: {}\n"))
+    with pytest.raises(DatasetError, match="is improving, not None"):
+        load_call(
+            _write(tmp_path, body + "labels:\n  customer: {sentiment: positive, start: neutral, end: positive}\n")
+        )

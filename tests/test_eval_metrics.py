@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_sentiment.evals.calibrate import fit_band
+from llm_sentiment.evals.aggregate import slice_metrics
+from llm_sentiment.evals.calibrate import fit, fit_band
+from llm_sentiment.evals.cases import empty_case
+from llm_sentiment.evals.dataset import CallLabels, EvalCall, RoleLabels
 from llm_sentiment.evals.metrics.accuracy import accuracy
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
 from llm_sentiment.evals.metrics.f1 import macro_f1, per_class
@@ -131,3 +134,39 @@ def test_calibration_finds_a_neutral_band_that_separates_the_scores() -> None:
 def test_calibration_without_data_keeps_the_default_band() -> None:
     band = fit_band([], [])
     assert (band.negative, band.positive) == (-0.33, 0.33)
+
+
+def _labeled(ident: str, labels: CallLabels) -> EvalCall:
+    return EvalCall(id=ident, split="dev", summary="s", transcript="Agent: Hi.\nCustomer: Hello.\n", labels=labels)
+
+
+def test_a_target_the_dataset_leaves_unlabeled_is_skipped_not_counted_wrong() -> None:
+    """A source with only customer labels (or only segments) scores what it labels; the predictions for
+    the rest are kept in the case but left out of every metric."""
+    full = _labeled(
+        "full",
+        CallLabels(
+            customer=RoleLabels(sentiment="negative", trend="stable"),
+            agent=RoleLabels(sentiment="neutral", trend="stable"),
+            overall="negative",
+            resolution="partial",
+        ),
+    )
+    customer_only = _labeled("cust", CallLabels(customer=RoleLabels(sentiment="positive"), resolution="resolved"))
+    segments_only = _labeled("segs", CallLabels(segments=["neutral", "positive"]))
+    cases = []
+    for call in (full, customer_only, segments_only):
+        case = empty_case(call, "c")
+        for key, target in case.targets.items():
+            case.targets[key] = target.model_copy(update={"predicted": "negative", "score": -0.5})
+        case.predicted_resolution = "partial"
+        case.predicted_segments = ["neutral", "positive"]
+        cases.append(case)
+    metrics = slice_metrics(cases, lambda *_: 0.0)
+    assert (metrics.customer.n, metrics.customer.accuracy) == (2, 0.5)
+    assert (metrics.agent.n, metrics.overall.n) == (1, 1)
+    assert metrics.customer.trend is None  # no gold trend anywhere: not scored
+    assert metrics.resolution is not None and (metrics.resolution.n, metrics.resolution.accuracy) == (2, 0.5)
+    assert metrics.segments is not None and (metrics.segments.n, metrics.segments.accuracy) == (2, 1.0)
+    assert cases[2].targets["customer"].predicted == "negative" and cases[2].disagreements() == 0
+    assert fit(cases)["agent"].dev_calls == 1

@@ -97,15 +97,17 @@ def label_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequenc
 
 
 def _target(cases: Sequence[CaseResult], key: TargetKey) -> TargetMetrics:
-    scored = [c.targets[key] for c in cases if c.targets[key].predicted is not None]
-    gold = [t.gold for t in scored]
-    predicted = [t.predicted for t in scored if t.predicted is not None]
+    """Over the calls with a gold label and a prediction for ``key``: a target the dataset leaves unlabeled is
+    skipped, not counted wrong."""
+    scored = [(t.gold, t) for t in (c.targets[key] for c in cases) if t.gold is not None and t.predicted is not None]
+    gold = [g for g, _ in scored]
+    predicted = [t.predicted for _, t in scored if t.predicted is not None]
     base = label_metrics(gold, predicted, LABELS)
-    with_scores = [t for t in scored if t.score is not None]
-    trended = [t for t in scored if t.gold_trend is not None and t.predicted_trend is not None]
+    with_scores = [(g, t.score) for g, t in scored if t.score is not None]
+    trended = [t for _, t in scored if t.gold_trend is not None and t.predicted_trend is not None]
     return TargetMetrics(
         **base.model_dump(),
-        score_mae=score_mae([t.gold for t in with_scores], [t.score for t in with_scores if t.score is not None]),
+        score_mae=score_mae([g for g, _ in with_scores], [s for _, s in with_scores]),
         trend=label_metrics(
             [t.gold_trend for t in trended if t.gold_trend],
             [t.predicted_trend for t in trended if t.predicted_trend],
@@ -117,10 +119,14 @@ def _target(cases: Sequence[CaseResult], key: TargetKey) -> TargetMetrics:
 
 
 def _resolution(cases: Sequence[CaseResult]) -> LabelMetrics | None:
-    pairs = [(c.gold_resolution, c.predicted_resolution) for c in cases if c.predicted_resolution is not None]
-    if not pairs:
-        return None
-    return label_metrics([g for g, _ in pairs], [p for _, p in pairs if p is not None], RESOLUTIONS)
+    """Over the calls with a gold resolution and a predicted one."""
+    gold: list[str] = []
+    predicted: list[str] = []
+    for case in cases:
+        if case.gold_resolution is not None and case.predicted_resolution is not None:
+            gold.append(case.gold_resolution)
+            predicted.append(case.predicted_resolution)
+    return label_metrics(gold, predicted, RESOLUTIONS) if gold else None
 
 
 def _segments(cases: Sequence[CaseResult]) -> LabelMetrics | None:

@@ -58,8 +58,10 @@ def fit(cases: Sequence[CaseResult]) -> dict[TargetKey, FittedBand]:
     """Per target, from the dev cases that have a score."""
     bands: dict[TargetKey, FittedBand] = {}
     for key in TARGETS:
-        scored = [
-            c.targets[key] for c in cases if c.split == "dev" and c.error is None and c.targets[key].score is not None
+        pairs = [
+            (t.gold, t.score)
+            for t in (c.targets[key] for c in cases if c.split == "dev" and c.error is None)
+            if t.gold is not None and t.score is not None
         ]
-        bands[key] = fit_band([t.gold for t in scored], [t.score for t in scored if t.score is not None])
+        bands[key] = fit_band([gold for gold, _ in pairs], [score for _, score in pairs])
     return bands

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from llm_sentiment.aggregate import Placed, place, tally
 from llm_sentiment.analysis import Analysis, Label, Sentiment
 from llm_sentiment.analysis import Resolution as FoundResolution
-from llm_sentiment.evals.dataset import EvalCall, Resolution, Split, Trend
+from llm_sentiment.evals.dataset import EvalCall, Resolution, RoleLabels, Split, Trend
 from llm_sentiment.scoring import Thresholds
 from llm_sentiment.transcript import Transcript
 
@@ -29,7 +29,7 @@ class QuoteCheck(BaseModel):
 
 
 class TargetResult(BaseModel):
-    gold: Label
+    gold: Label | None = Field(description="None where the dataset has no label for it: predicted, not scored.")
     predicted: Label | None = None
     score: float | None = None
     confidence: float | None = None
@@ -65,7 +65,7 @@ class CaseResult(BaseModel):
     language: str
     source: Source = "text"
     targets: dict[TargetKey, TargetResult]
-    gold_resolution: Resolution
+    gold_resolution: Resolution | None
     predicted_resolution: Resolution | None = None
     gold_segments: list[Label] | None = None
     predicted_segments: list[Label] | None = None
@@ -74,14 +74,20 @@ class CaseResult(BaseModel):
     error: CaseError | None = None
 
     def disagreements(self) -> int:
-        return sum(1 for t in self.targets.values() if t.predicted != t.gold)
+        return sum(1 for t in self.targets.values() if t.gold is not None and t.predicted != t.gold)
+
+
+def _role_target(labels: RoleLabels | None) -> TargetResult:
+    if labels is None:
+        return TargetResult(gold=None)
+    return TargetResult(gold=labels.sentiment, gold_trend=labels.trend)
 
 
 def gold_targets(call: EvalCall) -> dict[TargetKey, TargetResult]:
     labels = call.labels
     return {
-        "customer": TargetResult(gold=labels.customer.sentiment, gold_trend=labels.customer.trend),
-        "agent": TargetResult(gold=labels.agent.sentiment, gold_trend=labels.agent.trend),
+        "customer": _role_target(labels.customer),
+        "agent": _role_target(labels.agent),
         "overall": TargetResult(gold=labels.overall),
     }
 

@@ -54,14 +54,14 @@ class RoleLabels(_Strict):
     sentiment: Label = Field(description="Prevailing sentiment, most weight on the end of the call.")
     start: Label | None = Field(None, description="Sentiment in the opening part, when it differs from the end.")
     end: Label | None = Field(None, description="Sentiment in the closing part, when it differs from the start.")
-    trend: Trend
+    trend: Trend | None = Field(None, description="Left out where the source does not say how the role changed.")
 
     @model_validator(mode="after")
     def _consistent(self) -> RoleLabels:
         if (self.start is None) != (self.end is None):
             raise ValueError("give both start and end, or neither")
         if self.start is None or self.end is None:
-            if self.trend != "stable":
+            if self.trend not in (None, "stable"):
                 raise ValueError(f"trend {self.trend!r} needs start and end labels")
             return self
         if self.start == self.end:
@@ -73,13 +73,21 @@ class RoleLabels(_Strict):
 
 
 class CallLabels(_Strict):
-    customer: RoleLabels
-    agent: RoleLabels
-    overall: Label = Field(description="How the call went as a whole.")
-    resolution: Resolution
+    """Every label is optional, for sources that label only some of them; a missing one is not scored."""
+
+    customer: RoleLabels | None = None
+    agent: RoleLabels | None = None
+    overall: Label | None = Field(None, description="How the call went as a whole.")
+    resolution: Resolution | None = None
     segments: list[Label] | None = Field(
         None, description="The speaker's sentiment in each transcript segment, in order (one per `Speaker:` line)."
     )
+
+    @model_validator(mode="after")
+    def _something(self) -> CallLabels:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("give at least one label")
+        return self
 
 
 class EvalCall(_Strict):

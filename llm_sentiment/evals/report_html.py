@@ -72,12 +72,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _case_rows(cases: Sequence[CaseResult]) -> str:
-    """One row per case and target; disagreements (and failed calls) first."""
+    """One row per case and labeled target; disagreements (and failed calls) first."""
     entries = []
     for case in cases:
         for key in TARGETS:
             target = case.targets[key]
-            entries.append((target.predicted == target.gold, case, key))
+            if target.gold is not None:
+                entries.append((target.predicted == target.gold, case, key))
     entries.sort(key=lambda e: (e[0], e[1].config, e[1].call_id, TARGETS.index(e[2])))
     rows = []
     for agrees, case, key in entries:

@@ -64,18 +64,20 @@ class Results(BaseModel):
         return next((c for c in self.configs if c.id == config_id), None)
 
 
+def _accuracy(cases: Sequence[CaseResult], key: TargetKey) -> float | None:
+    """Over the cases labeled for ``key``."""
+    labeled = [c.targets[key] for c in cases if c.targets[key].gold is not None]
+    return rate(sum(t.predicted == t.gold for t in labeled), len(labeled))
+
+
 def _tags(cases: Sequence[CaseResult]) -> dict[str, TagMetrics]:
     tags: dict[str, TagMetrics] = {}
     for tag in sorted({t for c in cases for t in c.tags}):
         tagged = [c for c in cases if tag in c.tags and c.error is None]
         tags[tag] = TagMetrics(
             calls=len(tagged),
-            customer_accuracy=rate(
-                sum(c.targets["customer"].predicted == c.targets["customer"].gold for c in tagged), len(tagged)
-            ),
-            agent_accuracy=rate(
-                sum(c.targets["agent"].predicted == c.targets["agent"].gold for c in tagged), len(tagged)
-            ),
+            customer_accuracy=_accuracy(tagged, "customer"),
+            agent_accuracy=_accuracy(tagged, "agent"),
         )
     return tags
 
