@@ -717,19 +717,35 @@ class JobStore:
     # ---- webhooks -----------------------------------------------------------------------
 
     def claim_webhook(self, lease_s: float, now: float | None = None) -> WebhookDelivery | None:
+        """The oldest due delivery of a tenant with none in flight: a tenant whose receiver hangs holds
+        one sender, however many of its webhooks wait."""
         now = now or time.time()
+        other = webhook_deliveries.alias("in_flight")
+        in_flight = select(other.c.tenant_id).where(other.c.status == "pending", other.c.lease_expires_at >= now)
         due = and_(
             webhook_deliveries.c.status == "pending",
             webhook_deliveries.c.next_at <= now,
             or_(webhook_deliveries.c.lease_expires_at.is_(None), webhook_deliveries.c.lease_expires_at < now),
         )
         with self._write() as conn:
-            row = conn.execute(select(webhook_deliveries).where(due).order_by(webhook_deliveries.c.next_at)).first()
+            row = conn.execute(
+                select(webhook_deliveries)
+                .where(due, webhook_deliveries.c.tenant_id.not_in(in_flight))
+                .order_by(webhook_deliveries.c.next_at)
+                .limit(1)
+            ).first()
             if row is None:
                 return None
+            # PostgreSQL: claims for one tenant queue on its row, and the update below (a new snapshot)
+            # sees what the one before took. SQLite holds the database's write lock already.
+            conn.execute(select(tenants.c.id).where(tenants.c.id == row.tenant_id).with_for_update())
             taken = conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == row.id, due)
+                .where(
+                    webhook_deliveries.c.id == row.id,
+                    due,
+                    ~in_flight.where(other.c.tenant_id == row.tenant_id).exists(),
+                )
                 .values(lease_expires_at=now + lease_s)
             ).rowcount
         if not taken:

@@ -109,6 +109,7 @@ class Service:
             timeout_s=self.settings.webhook_timeout_s,
             max_attempts=self.settings.webhook_max_attempts,
             backoff_base_s=self.settings.webhook_backoff_s,
+            concurrency=self.settings.webhook_concurrency,
         )
         self._spawn("webhooks", sender.run, self._stop, 1.0)
 

@@ -459,6 +459,57 @@ def test_webhook_is_signed_and_retried(tmp_path: Path) -> None:
     assert deliveries[0]["status"] == "delivered" and deliveries[0]["attempts"] == 2
 
 
+@contextmanager
+def hanging_receiver() -> Iterator[tuple[str, list[int]]]:
+    """Reads each webhook and never answers; yields its URL and how many requests hang at each arrival."""
+    release = threading.Event()
+    open_now: list[int] = [0]
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
+            self.rfile.read(int(self.headers["content-length"]))
+            with lock:
+                open_now[0] += 1
+                seen.append(open_now[0])
+            release.wait(60)
+            with lock:
+                open_now[0] -= 1
+
+    with serve_handler(Handler, "/hooks/hang") as url:
+        try:
+            yield url, seen
+        finally:
+            release.set()
+
+
+def test_a_tenant_whose_receiver_hangs_does_not_delay_another_tenants_webhook(tmp_path: Path) -> None:
+    with (
+        hanging_receiver() as (hang_url, hanging),
+        webhook_receiver() as (fast_url, fast),
+        running_api(tmp_path, webhook_timeout_s=5, webhook_backoff_s=60) as api,
+    ):
+        fast.failures = 0
+        with api.client() as slow_tenant:
+            slow_jobs = [
+                submit(slow_tenant, f"{CALL}\nRep: {n}", pipeline="transcribe", webhook_url=hang_url).json()["job_id"]
+                for n in range(4)
+            ]
+        for job_id in slow_jobs:
+            api.wait(job_id)
+        wait_for(lambda: hanging, 10, "the first hanging delivery")
+        with api.client(api.other_key) as fast_tenant:
+            started = time.monotonic()
+            job_id = submit(fast_tenant, pipeline="transcribe", webhook_url=fast_url).json()["job_id"]
+            wait_for(lambda: fast.bodies, 30, "the other tenant's webhook")
+            waited = time.monotonic() - started
+        pending = [row for j in slow_jobs for row in api.service.store.webhooks(j) if row["status"] == "pending"]
+    assert json.loads(fast.bodies[0][0])["job_id"] == job_id
+    assert waited < 4.0  # one hanging delivery alone held the queue for webhook_timeout_s (5 s) each
+    assert len(pending) == 4 and max(hanging) == 1  # the slow tenant holds one delivery at a time
+
+
 def test_health_readiness_metrics_and_docs(api: Api) -> None:
     with api.client() as client:
         job_id = submit(client).json()["job_id"]

@@ -41,10 +41,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
 
 
 def new_job(
-    sha: str = "a" * 64, key: str | None = None, request_hash: str = "h1", webhook: str | None = None
+    sha: str = "a" * 64,
+    key: str | None = None,
+    request_hash: str = "h1",
+    webhook: str | None = None,
+    tenant: str = "t1",
 ) -> NewJob:
     return NewJob(
-        tenant_id="t1",
+        tenant_id=tenant,
         kind="transcript",
         pipeline="full-analysis",
         input_sha256=sha,
@@ -152,6 +156,26 @@ def test_webhook_waits_in_the_outbox_with_the_result(store: JobStore) -> None:
     store.webhook_result(delivery.id, delivered=False, error="HTTP 503", next_at=0.0)
     retry = store.claim_webhook(lease_s=30)
     assert retry is not None and retry.attempts == 1
+
+
+def test_a_tenant_has_one_webhook_in_flight_at_a_time(store: JobStore) -> None:
+    """One tenant's hanging receiver holds one delivery; the claim passes over its others to other tenants."""
+    for tenant, n in (("slow", 3), ("fast", 1)):
+        for i in range(n):
+            job, _ = store.create(new_job(webhook=f"https://{tenant}.example.com/{i}", tenant=tenant))
+            claimed = store.claim("w", lease_s=30, max_attempts=3, job_id=job.id)
+            assert claimed is not None
+            assert store.finish(job.id, claimed.token, worker="w", retention_s=60, webhook_body="{}")
+    first = store.claim_webhook(lease_s=30)
+    second = store.claim_webhook(lease_s=30)
+    assert first is not None and first.tenant_id == "slow"
+    assert second is not None and second.tenant_id == "fast"
+    assert store.claim_webhook(lease_s=30) is None  # "slow" has one in flight already
+    store.webhook_result(first.id, delivered=False, error="timed out", next_at=0.0)
+    again = store.claim_webhook(lease_s=30)
+    assert again is not None and again.tenant_id == "slow"
+    assert store.claim_webhook(lease_s=30) is None
+    assert store.claim_webhook(lease_s=30, now=time.time() + 31) is not None  # a dead sender's lease expires
 
 
 def test_blobs_are_content_addressed_and_refused_whole(tmp_path: Path) -> None:
