@@ -2,7 +2,7 @@
 gateway, health and metrics (the vendors' endpoints are in ``vendor_api``).
 
 No LLM, parsing, database or file work runs on the event loop: plain ``def`` routes and
-dependencies run in the thread pool, LLM calls in a bounded executor of their own, jobs in the
+dependencies run in the thread pool, LLM calls in a fair, bounded queue of their own, jobs in the
 workers. Errors are the service's error hierarchy mapped onto HTTP statuses (``_STATUS``), with one
 body shape: ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}`` (the vendors' routes
 answer in their vendor's shape instead, see ``ERROR_SHAPES``). Uploads are streamed to the input
@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
@@ -69,6 +68,7 @@ from .errors import (
     ProviderRejectedError,
     ProviderTimeoutError,
     QuestionsFileError,
+    QueueFullError,
     QueueUnavailableError,
     RateLimitedError,
     SetupError,
@@ -78,6 +78,7 @@ from .errors import (
     UnknownFormatError,
     UnsupportedAudioError,
 )
+from .fair_queue import FairQueue
 from .formats import INPUT_FORMATS, InputFormat, parse_transcript
 from .gateway import ChatCompletion, ChatCompletionRequest, complete, needs_transcript
 from .jobs import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
@@ -125,6 +126,7 @@ _STATUS: tuple[tuple[type[LLMSentimentError], int], ...] = (
     (JobAbandonedError, 409),
     (IdempotencyConflictError, 422),
     (RateLimitedError, 429),
+    (QueueFullError, 429),
     (QueueUnavailableError, 503),
     (ProviderTimeoutError, 504),
     (ProviderRejectedError, 502),
@@ -171,7 +173,7 @@ def _error_response(
 def error_response(error: LLMSentimentError, path: str = "", status: int | None = None) -> JSONResponse:
     details = {k: v for k, v in error.details.items() if k != "field"}
     headers: dict[str, str] = {}
-    if isinstance(error, RateLimitedError):
+    if isinstance(error, RateLimitedError | QueueFullError):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
@@ -497,10 +499,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return base
 
 
-async def _in_llm_pool(request: Request, work: Callable[[], T]) -> T:
-    """LLM work runs in its own bounded executor, so it never takes the threads other routes need."""
-    executor = cast(ThreadPoolExecutor, request.app.state.llm_executor)
-    return await asyncio.wrap_future(executor.submit(work))
+async def _in_llm_pool(request: Request, principal: Principal, work: Callable[[], T]) -> T:
+    """LLM work waits in the fair queue, per key, and runs on its threads, never those other routes need."""
+    queue = cast(FairQueue, request.app.state.llm_queue)
+    return await asyncio.wrap_future(queue.submit(principal.key_id, work))
 
 
 # ---- submission --------------------------------------------------------------------------
@@ -1142,7 +1144,7 @@ async def ask_questions(
     job_id: JobId, body: QuestionsRequest, request: Request, service: ServiceDep, principal: Reader
 ) -> QuestionsResponse:
     """Custom questions (question, context, answer_format) over a completed job, with grounded quotes."""
-    return await _in_llm_pool(request, lambda: _answer(service, principal, job_id, body))
+    return await _in_llm_pool(request, principal, lambda: _answer(service, principal, job_id, body))
 
 
 def _chat(service: Service, principal: Principal, body: ChatCompletionRequest) -> ChatCompletion:
@@ -1170,7 +1172,7 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, service: ServiceDep, principal: Reader
 ) -> ChatCompletion:
     """OpenAI-shaped chat completion; `{{ transcript }}` is replaced by the transcript of `transcript_id`."""
-    return await _in_llm_pool(request, lambda: _chat(service, principal, body))
+    return await _in_llm_pool(request, principal, lambda: _chat(service, principal, body))
 
 
 # ---- the app -----------------------------------------------------------------------------
@@ -1194,11 +1196,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start(workers, preload=preload)
-        app.state.llm_executor = ThreadPoolExecutor(settings.api_llm_threads, thread_name_prefix="api-llm")
+        app.state.llm_queue = FairQueue(
+            settings.api_llm_threads, settings.api_llm_queue, settings.api_llm_queue_per_key
+        )
         try:
             yield
         finally:
-            app.state.llm_executor.shutdown(wait=False, cancel_futures=True)
+            app.state.llm_queue.shutdown()
             await asyncio.to_thread(service.stop)
 
     app = FastAPIOffline(  # /docs and /redoc served from the package: the service runs offline

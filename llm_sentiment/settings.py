@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         4, ge=1, le=64, description="Webhooks delivered at once per node (at most one per tenant)."
     )
     api_llm_threads: int = Field(2, ge=1, description="Concurrent LLM requests served by questions/chat endpoints.")
+    api_llm_queue: int = Field(32, ge=1, description="Requests of those endpoints that may wait, in all (429 above).")
+    api_llm_queue_per_key: int = Field(8, ge=1, description="Requests of those endpoints one key may have waiting.")
     read_max_tokens: int = Field(
         4000, ge=100, description="Largest text `POST /v1/read` scores synchronously (estimated tokens)."
     )
