@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -41,6 +41,7 @@ from .audio import probe
 from .auth import Principal, key_from_header
 from .auth import Scope as KeyScope
 from .blobs import BlobWriter
+from .cache import tagged
 from .errors import (
     AudioTooLargeError,
     AudioTooLongError,
@@ -1003,12 +1004,11 @@ def get_job(job_id: JobId, service: ServiceDep, principal: Reader) -> JobRespons
 
 @router.delete("/v1/jobs/{job_id}", status_code=204, tags=["jobs"], responses=_errors(404))
 def delete_job(job_id: JobId, service: ServiceDep, principal: Ingest) -> Response:
-    """Delete a job, its results and its stored input (a running job is stopped)."""
+    """Delete a job, its results, its stored input and what the caches hold of it (a running job is stopped)."""
     job = service.store.delete(job_id, principal.tenant_id)
     if job is None:
         raise JobNotFoundError(f"no job {job_id!r}")
-    if not service.store.input_in_use(job.input_sha256):
-        service.blobs.remove(job.input_sha256)
+    service.maintenance.release_input(job.input_sha256)
     return Response(status_code=204)
 
 
@@ -1112,8 +1112,7 @@ def get_insights(
     return Response(json.dumps({**body, "job_id": job.id}, ensure_ascii=False), media_type="application/json")
 
 
-def _stored_transcript(service: Service, principal: Principal, job_id: str) -> Transcript:
-    job = _job(service, principal, job_id)
+def _stored_transcript(service: Service, principal: Principal, job: Job) -> Transcript:
     stored = service.store.result(job.id, principal.tenant_id, "transcript")
     if stored is None:
         _completed(job)
@@ -1124,13 +1123,14 @@ def _stored_transcript(service: Service, principal: Principal, job_id: str) -> T
 def _answer(service: Service, principal: Principal, job_id: str, body: QuestionsRequest) -> QuestionsResponse:
     job = _job(service, principal, job_id)
     _completed(job)
-    transcript = _stored_transcript(service, principal, job_id)
+    transcript = _stored_transcript(service, principal, job)
     params = JobParameters(model=body.model, prompts=body.prompts)
     _validate(service, params)
     from .pipeline import build_analyzer
 
     analyzer = build_analyzer(service.settings, service.llm, model=body.model, prompts_version=body.prompts)
-    answers, provenance, warnings = analyzer.answer(transcript, number_questions(body.questions))
+    with tagged(job.input_sha256):
+        answers, provenance, warnings = analyzer.answer(transcript, number_questions(body.questions))
     return QuestionsResponse(job_id=job.id, answers=answers, provenance=provenance, warnings=warnings)
 
 
@@ -1149,17 +1149,20 @@ async def ask_questions(
 
 def _chat(service: Service, principal: Principal, body: ChatCompletionRequest) -> ChatCompletion:
     transcript: Transcript | None = None
+    job: Job | None = None
     if needs_transcript(body):
         if body.transcript_id is None:
             raise InvalidParameterError("body.transcript_id", "required when a message contains {{ transcript }}")
-        transcript = _stored_transcript(service, principal, body.transcript_id)
+        job = _job(service, principal, body.transcript_id)
+        transcript = _stored_transcript(service, principal, job)
     elif body.transcript_id is not None:
-        _job(service, principal, body.transcript_id)
+        job = _job(service, principal, body.transcript_id)
     try:
         service.router_config.resolve(body.model)
     except ConfigError as exc:
         raise InvalidParameterError("body.model", exc.message, hint=exc.hint) from None
-    return complete(service.llm, service.router_config, body, transcript)
+    with tagged(job.input_sha256) if job is not None else nullcontext():
+        return complete(service.llm, service.router_config, body, transcript)
 
 
 @router.post(

@@ -273,6 +273,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not just unlinked
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -413,8 +414,9 @@ class JobStore:
             ).scalar_one_or_none()
         return str(value) if value is not None else None
 
-    def delete(self, job_id: str, tenant_id: str | None = None) -> Job | None:
-        """Remove the job, its results, events and pending webhooks; the caller removes the input blob."""
+    def delete(self, job_id: str, tenant_id: str | None = None, *, scrub: bool = True) -> Job | None:
+        """Remove the job, its results, events and pending webhooks; the caller removes the input blob
+        (``scrub=False``: the caller deletes more and calls ``scrub`` once)."""
         job = self.get(job_id, tenant_id)
         if job is None:
             return None
@@ -422,7 +424,20 @@ class JobStore:
             conn.execute(delete(jobs).where(jobs.c.id == job_id))
             conn.execute(delete(job_events).where(job_events.c.job_id == job_id))
             conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
+        if scrub:
+            self.scrub()
         return job
+
+    def scrub(self) -> None:
+        """SQLite: empty the write-ahead log into the database, whose deleted rows secure_delete zeroed,
+        so no earlier version of a deleted row stays readable in either file."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def input_in_use(self, sha256: str) -> bool:
         """A job or a pending upload still needs this stored input."""

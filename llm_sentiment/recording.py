@@ -94,7 +94,7 @@ def transcribe_recording(
         decoded = decode(path, probed, limits)
         result = _transcribe(decoded.channels, decoded.info, decoded.warnings, transcriber, progress)
         if cache is not None:
-            cache.set_json(key, result.model_dump(mode="json"))
+            cache.set_json(key, result.model_dump(mode="json"), tag=probed.sha256)  # evicted with the input
         return result
     finally:
         if cache is not None:

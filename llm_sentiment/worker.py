@@ -15,11 +15,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from .analysis import Analysis
 from .blobs import BlobStore
+from .cache import JsonCache, tagged
 from .errors import InputError, LLMSentimentError, ProviderError, ProviderRejectedError
 from .formats import InputFormat, parse_transcript
 from .jobs import Claimed, Job, JobStore, Stage, webhook_body
@@ -91,7 +92,10 @@ class JobRunner:
         """Run a claimed job to its end; returns its final status (or ``lost``/``retry``)."""
         job, token = claimed.job, claimed.token
         try:
-            with _Heartbeat(self.store, job.id, token, self.settings.job_lease_s) as heartbeat:
+            with (
+                tagged(job.input_sha256),
+                _Heartbeat(self.store, job.id, token, self.settings.job_lease_s) as heartbeat,
+            ):
                 analysis = self._execute(job, token, heartbeat)
         except LeaseLostError:
             log.warning("job %s: lease lost; another worker has it or it was deleted", job.id)
@@ -273,11 +277,22 @@ class Maintenance:
         blobs: BlobStore,
         settings: Settings,
         redispatch: Callable[[str], None] | None = None,
+        caches: Sequence[JsonCache] = (),
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.settings = settings
         self.redispatch = redispatch
+        self.caches = caches
+
+    def release_input(self, sha256: str, grace_s: float = 0.0) -> None:
+        """Once no job or upload uses an input: its stored file (untouched for ``grace_s``) and whatever
+        the caches hold of it go."""
+        if self.store.input_in_use(sha256):
+            return
+        self.blobs.remove(sha256, older_than_s=grace_s)
+        for cache in self.caches:
+            cache.evict(sha256)
 
     def sweep(self, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()
@@ -294,12 +309,12 @@ class Maintenance:
                     break
         expired = self.store.expired(now=now)
         for job in expired:
-            self.store.delete(job.id)
-            if not self.store.input_in_use(job.input_sha256):
-                self.blobs.remove(job.input_sha256, older_than_s=_BLOB_GRACE_S)
+            self.store.delete(job.id, scrub=False)
+            self.release_input(job.input_sha256, _BLOB_GRACE_S)
+        if expired:
+            self.store.scrub()
         for sha256 in self.store.expire_uploads(now=now):
-            if not self.store.input_in_use(sha256):
-                self.blobs.remove(sha256, older_than_s=_BLOB_GRACE_S)
+            self.release_input(sha256, _BLOB_GRACE_S)
         self.blobs.clean_tmp(older_than_s=max(3600.0, self.settings.job_lease_s))
         return {"abandoned": abandoned, "redispatched": redispatched, "expired": [j.id for j in expired]}
 

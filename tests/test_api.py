@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +19,10 @@ import httpx
 import pytest
 
 from llm_sentiment.api import create_app
+from llm_sentiment.cache import CachedLLM, ResponseCache
 from llm_sentiment.errors import InvalidAnswerError, ProviderUnavailableError
 from llm_sentiment.fake_llm import FakeLLM, schema_answer
+from llm_sentiment.llm import LLMRequest
 from llm_sentiment.pipeline import build_analyzer, load_call
 from llm_sentiment.service import Service
 from llm_sentiment.settings import Settings
@@ -75,12 +81,15 @@ def running_api(
     workers: int = 1,
     use_router: bool = False,
     preload: bool = True,
+    answer_cache: Path | None = None,
     **overrides: Any,
 ) -> Iterator[Api]:
-    """The API on loopback with two tenants' keys; the FakeLLM unless ``use_router`` (the real models)."""
+    """The API on loopback with two tenants' keys; the FakeLLM unless ``use_router`` (the real models),
+    its answers cached in ``answer_cache``."""
     fake = llm or FakeLLM(respond=schema_answer)
     settings = service_settings(tmp_path, **overrides)
-    app = create_app(settings, llm=None if use_router else fake, workers=workers, preload=preload)
+    injected = CachedLLM(fake, ResponseCache(answer_cache)) if answer_cache else fake
+    app = create_app(settings, llm=None if use_router else injected, workers=workers, preload=preload)
     service: Service = app.state.service
     key = service.keys.create("qa-team", frozenset({"ingest", "insights:read"})).key
     other = service.keys.create("other-team", frozenset({"ingest", "insights:read"})).key
@@ -371,6 +380,87 @@ def test_delete_removes_results_and_input(api: Api) -> None:
         assert client.delete(f"/v1/jobs/{job_id}").status_code == 404
     assert stored_files(api.service) == []
     assert api.service.store.events(job_id) == []
+
+
+PHRASE = "the zebra surcharge on invoice 88213"
+
+
+def echo_phrase(request: LLMRequest) -> str:
+    """Answers about the call with the phrase quote it (every string is the phrase), as a model's do."""
+    answer = schema_answer(request)
+    return answer.replace('"ok"', json.dumps(PHRASE)) if any(PHRASE in m.content for m in request.messages) else answer
+
+
+def _inflated(data: bytes) -> Iterator[bytes]:
+    """Whatever decompresses from each place a zlib stream could start (diskcache stores compressed JSON)."""
+    view = memoryview(data)
+    for match in re.finditer(rb"\x78[\x01\x5e\x9c\xda]", data):
+        try:
+            yield zlib.decompressobj().decompress(view[match.start() :], 1 << 20)
+        except zlib.error:
+            continue
+
+
+def recoverable(phrase: str, *roots: Path) -> list[str]:
+    """Files under ``roots`` (databases, their -wal files, blobs, caches) from which ``phrase`` can be read."""
+    needle = phrase.encode()
+    found = []
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            if needle in data or any(needle in text for text in _inflated(data)):
+                found.append(str(path))
+    return found
+
+
+@contextmanager
+def call_with_phrase(tmp_path: Path) -> Iterator[tuple[Api, str, list[Path]]]:
+    """A completed job whose transcript, analysis, cached answers and questions all hold PHRASE."""
+    caches = [tmp_path / "answers", tmp_path / "transcripts"]
+    with running_api(
+        tmp_path,
+        llm=FakeLLM(respond=echo_phrase),
+        answer_cache=caches[0],
+        cache=True,
+        transcript_cache_path=caches[1],
+    ) as api:
+        with api.client() as client:
+            kept = submit(client).json()["job_id"]  # its rows and entries share pages with the deleted call's
+            job_id = submit(client, f"{CALL}\nCaller: And {PHRASE}.").json()["job_id"]
+            assert api.wait(kept)["status"] == api.wait(job_id)["status"] == "completed"
+            asked = client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "What else?"}]})
+            assert asked.status_code == 200 and PHRASE in asked.text
+        # Into the database files, as SQLite's automatic checkpoints do on a busy server.
+        for database in (tmp_path / "data" / "jobs.db", caches[0] / "cache.db"):
+            with closing(sqlite3.connect(database)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        roots = [tmp_path / "data", *caches]
+        assert recoverable(PHRASE, *roots)  # the check finds what is there
+        yield api, job_id, roots
+
+
+def test_delete_leaves_nothing_of_the_call_on_disk(tmp_path: Path) -> None:
+    with call_with_phrase(tmp_path) as (api, job_id, roots), api.client() as client:
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+        assert recoverable(PHRASE, *roots) == []
+        assert len(api.service.caches[0]) > 0  # the other call's answers stay
+    # Deleted rows are zeroed, not just unlinked (this machine's SQLite has it on by default; not every build).
+    with api.service.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    for cache in roots[1:]:
+        with closing(sqlite3.connect(cache / "cache.db")) as conn:
+            assert conn.execute("SELECT value FROM Settings WHERE key = 'sqlite_secure_delete'").fetchall() == [(1,)]
+
+
+def test_retention_leaves_nothing_of_the_call_on_disk(tmp_path: Path) -> None:
+    with call_with_phrase(tmp_path) as (api, job_id, roots):
+        job = api.service.store.get(job_id)
+        assert job is not None
+        aged = time.time() - 3600
+        os.utime(api.service.blobs.path(job.input_sha256), (aged, aged))
+        swept = api.service.maintenance.sweep(now=time.time() + 169 * 3600)
+        assert job_id in swept["expired"]
+        assert recoverable(PHRASE, *roots) == []
 
 
 def test_delete_while_running_stops_the_job(tmp_path: Path) -> None:
