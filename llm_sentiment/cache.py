@@ -65,6 +65,11 @@ class JsonCache:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 
+    def tags(self) -> set[str]:
+        """The tags entries carry: the inputs whose jobs stored something here."""
+        rows = self._cache._sql("SELECT DISTINCT tag FROM Cache WHERE tag IS NOT NULL").fetchall()
+        return {str(tag) for (tag,) in rows}
+
     def clear(self) -> int:
         return int(self._cache.clear())
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -441,10 +441,14 @@ class JobStore:
 
     def input_in_use(self, sha256: str) -> bool:
         """A job or a pending upload still needs this stored input."""
+        return bool(self.inputs_in_use([sha256]))
+
+    def inputs_in_use(self, sha256s: Collection[str]) -> set[str]:
+        """Those of the inputs that a job or a pending upload still needs."""
         with self._read() as conn:
-            if conn.execute(select(jobs.c.id).where(jobs.c.input_sha256 == sha256).limit(1)).first() is not None:
-                return True
-            return conn.execute(select(uploads.c.id).where(uploads.c.sha256 == sha256).limit(1)).first() is not None
+            used = conn.execute(select(jobs.c.input_sha256).where(jobs.c.input_sha256.in_(sha256s)).distinct())
+            uploaded = conn.execute(select(uploads.c.sha256).where(uploads.c.sha256.in_(sha256s)).distinct())
+            return {str(sha) for sha in [*used.scalars(), *uploaded.scalars()]}
 
     # ---- uploads (AssemblyAI's /v2/upload) ----------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from llm_sentiment.blobs import BlobStore
+from llm_sentiment.cache import JsonCache
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
 from llm_sentiment.jobs import JobOptions, JobStore, NewJob, metadata
 from llm_sentiment.settings import Settings
@@ -143,6 +144,36 @@ def test_maintenance_abandons_redispatches_and_expires(tmp_path: Path, store: Jo
     later = maintenance.sweep(now=time.time() + 2 * 3600)
     assert finished.id in later["expired"] and store.get(finished.id) is None
     assert not blobs.path(sha).exists()
+
+
+def test_an_input_left_by_a_short_retention_goes_once_past_the_grace(tmp_path: Path, store: JobStore) -> None:
+    """A retention shorter than the blob grace: the sweep that expires the job finds its input too young."""
+    settings = Settings(data_dir=tmp_path, retention_hours=0.01)  # 36 s
+    blobs = BlobStore(tmp_path / "inputs")
+    cache = JsonCache(tmp_path / "answers")
+    maintenance = Maintenance(store, blobs, settings, caches=[cache])
+    orphan, used, uploaded = (blobs.put(f"Agent: hi\nCustomer: call {n}".encode(), limit=1000)[0] for n in range(3))
+    job, _ = store.create(new_job(sha=orphan))
+    store.create(new_job(sha=used))
+    store.add_upload("t1", uploaded, 10, ttl_s=3600)
+    claimed = store.claim("w", lease_s=30, max_attempts=3, job_id=job.id)
+    assert claimed is not None
+    assert store.finish(job.id, claimed.token, worker="w", retention_s=36, analysis_json="{}")
+
+    assert maintenance.sweep(now=time.time() + 40)["expired"] == [job.id]
+    assert blobs.path(orphan).exists()  # too young: an upload of the same bytes may be under way
+    aged = time.time() - 3600
+    for sha in (orphan, used, uploaded):
+        os.utime(blobs.path(sha), (aged, aged))
+    maintenance.sweep(now=time.time() + 400)  # the next look for orphans, the upload still live
+    assert not blobs.path(orphan).exists()
+    assert blobs.path(used).exists() and blobs.path(uploaded).exists()
+    # An answer stored for a job deleted meanwhile (or on another node) goes at the next look.
+    cache.set_json("answer:1", {"content": "late"}, tag=orphan)
+    cache.set_json("answer:2", {"content": "kept"}, tag=used)
+    maintenance.sweep(now=time.time() + 800)
+    assert cache.tags() == {used}
+    cache.close()
 
 
 def test_webhook_waits_in_the_outbox_with_the_result(store: JobStore) -> None:
