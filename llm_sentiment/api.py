@@ -464,6 +464,7 @@ def _principal(scope: KeyScope) -> Callable[..., Principal]:
 
 Ingest = Annotated[Principal, Depends(_principal("ingest"))]
 Reader = Annotated[Principal, Depends(_principal("insights:read"))]
+Admin = Annotated[Principal, Depends(_principal("admin"))]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
@@ -883,9 +884,15 @@ def readyz(service: ServiceDep, response: Response) -> Readiness:
     return Readiness(status="ready" if ready else "not ready", checks=checks)
 
 
-@router.get("/metrics", tags=["service"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-def metrics(service: ServiceDep) -> Response:
-    """Prometheus metrics: jobs by state, stage latencies, LLM tokens and cache hits, HTTP latency."""
+@router.get(
+    "/metrics",
+    tags=["service"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **{s: _ERRORS[s] for s in (401, 403, 429)}},
+)
+def metrics(service: ServiceDep, _admin: Admin) -> Response:
+    """Prometheus metrics (an `admin` key): jobs by state over all tenants, stage latencies, LLM tokens
+    and cache hits, HTTP latency by route; nothing names a tenant, key or job."""
     return Response(generate_latest(service.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 

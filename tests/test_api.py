@@ -47,8 +47,8 @@ class Api:
         header = f"{scheme} {token}".strip()
         return httpx.Client(base_url=self.url, headers={"authorization": header}, timeout=30)
 
-    def wait(self, job_id: str, timeout_s: float = 30) -> dict[str, Any]:
-        with self.client() as client:
+    def wait(self, job_id: str, timeout_s: float = 30, key: str | None = None) -> dict[str, Any]:
+        with self.client(key) as client:
             return dict(
                 wait_for(
                     lambda: (
@@ -601,22 +601,34 @@ def test_a_tenant_whose_receiver_hangs_does_not_delay_another_tenants_webhook(tm
 
 
 def test_health_readiness_metrics_and_docs(api: Api) -> None:
+    admin = api.service.keys.create("scraper", frozenset({"admin"}), "ops")
     with api.client() as client:
         job_id = submit(client).json()["job_id"]
         api.wait(job_id)
+        with api.client(api.other_key) as other:
+            other_job = submit(other, pipeline="transcribe", webhook_url="http://127.0.0.1:9/hooks/other").json()
+            api.wait(other_job["job_id"], key=api.other_key)
         assert client.get("/healthz").json()["status"] == "ok"
         ready = client.get("/readyz").json()
         assert ready["status"] == "ready" and set(ready["checks"]) == {"database", "queue", "model"}
-        metrics = client.get("/metrics").text
+        refused = client.get("/metrics")  # a tenant's key: ingest, insights:read
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "auth.forbidden"
+        with httpx.Client(base_url=api.url) as anonymous:
+            assert anonymous.get("/metrics").status_code == 401
+        with api.client(admin.key) as scraper:
+            metrics = scraper.get("/metrics").text
         docs = client.get("/docs").text
         assert "/static-offline-docs/swagger-ui-bundle.js" in docs  # no CDN: the service runs offline
         assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
         spec = client.get("/openapi.json").json()
-    assert 'llm_sentiment_jobs{state="completed"} 1.0' in metrics
+    assert 'llm_sentiment_jobs{state="completed"} 2.0' in metrics  # counts over every tenant, nothing per tenant
+    keys = [info.id for info in api.service.keys.list()]
+    for tenant_data in ("qa-team", "other-team", job_id, other_job["job_id"], "hooks/other", *keys):
+        assert tenant_data not in metrics
     assert 'llm_sentiment_stage_seconds_count{stage="analyzing"} 1.0' in metrics
     assert 'llm_sentiment_llm_tokens_total{kind="prompt",model="fake"}' in metrics
     assert 'llm_sentiment_llm_requests_total{cache="miss",model="fake"}' in metrics
-    assert 'llm_sentiment_http_request_seconds_count{method="POST",route="/v1/transcripts",status="202"} 1.0' in metrics
+    assert 'llm_sentiment_http_request_seconds_count{method="POST",route="/v1/transcripts",status="202"} 2.0' in metrics
     assert {"/v1/transcripts", "/v1/jobs/{job_id}", "/v1/chat/completions"} <= set(spec["paths"])
     assert "multipart/form-data" in spec["paths"]["/v1/transcripts"]["post"]["requestBody"]["content"]
 
