@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
@@ -89,7 +90,7 @@ from .roles import assign_roles, parse_channels_spec, parse_roles_spec
 from .scoring import Thresholds
 from .service import Service
 from .settings import Settings
-from .templates import PromptSet
+from .templates import PromptSet, prompt_versions
 from .transcript import Transcript
 from .views import GRANULARITIES, INSIGHT_TYPES, SPEAKERS, VIEWS, Granularity, InsightType, Speaker
 from .views import assemblyai as assemblyai_view
@@ -160,9 +161,35 @@ ERROR_SHAPES: list[tuple[str, ErrorShape]] = []
 """(path prefix, shape): routes under the prefix answer errors in that shape (``vendor_api`` adds them)."""
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;:()\[\]{}<>]+")
+
+
+def scrub_paths(text: str) -> str:
+    """Absolute paths of this server's files (those that exist, or lie in a directory that does) cut
+    to their last part, so no answer says where the server keeps its files."""
+
+    def cut(match: re.Match[str]) -> str:
+        path = FilePath(match.group(0))
+        on_server = any(p.exists() for p in (path, *path.parents[:-1]))
+        return f"…/{path.name}" if on_server else match.group(0)
+
+    return _ABSOLUTE_PATH.sub(cut, text)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_paths(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
 def _error_response(
     status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, path: str = ""
 ) -> JSONResponse:
+    detail = ErrorDetail.model_validate(_scrubbed(detail.model_dump()))
     shape = next((shape for prefix, shape in ERROR_SHAPES if path.startswith(prefix)), None)
     if shape is not None:
         status, body = shape(status, detail)
@@ -201,7 +228,7 @@ class CallParameters(BaseModel):
     )
     roles: str | None = Field(None, max_length=500, description='Speaker roles, e.g. "Rep=agent,Caller=customer".')
     model: str | None = Field(None, max_length=200, description="Model group from the router config.")
-    prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="Prompt version.")
+    prompts: str | None = Field(None, max_length=100, description="Prompt version, e.g. v5.")
     questions: list[UserQuestion] = Field(default_factory=list, max_length=20, description="Extra questions.")
     webhook_url: str | None = Field(None, max_length=2000, description="POSTed (signed) when the job finishes.")
 
@@ -234,7 +261,7 @@ class QuestionsRequest(BaseModel):
 
     questions: list[UserQuestion] = Field(min_length=1, max_length=20)
     model: str | None = Field(None, max_length=200)
-    prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    prompts: str | None = Field(None, max_length=100, description="Prompt version, e.g. v5.")
 
 
 class QuestionsResponse(BaseModel):
@@ -323,7 +350,7 @@ def job_response(job: Job) -> JobResponse:
         started_at=_time(job.started_at),
         completed_at=_time(job.completed_at),
         expires_at=_time(job.expires_at),
-        error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        error=JobError(code=job.error_code, message=scrub_paths(job.error_message or "")) if job.error_code else None,
         links=JobLinks(
             self=f"/v1/jobs/{job.id}", transcript=f"/v1/transcripts/{job.id}", analysis=f"/v1/analysis/{job.id}"
         ),
@@ -518,6 +545,11 @@ def _validate(service: Service, params: CallParameters) -> None:
             hint=f"Model groups: {', '.join(service.router_config.groups())}.",
         )
     if params.prompts is not None:
+        versions = prompt_versions(service.settings.prompts_dir)
+        if params.prompts not in versions:
+            raise InvalidParameterError(
+                "body.prompts", f"unknown prompt version {params.prompts!r}", hint=f"Versions: {', '.join(versions)}."
+            )
         try:
             PromptSet(service.settings.prompts_dir, params.prompts)
         except TemplateError as exc:

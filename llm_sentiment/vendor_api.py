@@ -38,6 +38,7 @@ from .api import (
     _job,
     _validate,
     create_job,
+    scrub_paths,
 )
 from .audio import probe
 from .auth import Principal
@@ -251,7 +252,7 @@ def transcript_body(service: Service, principal: Principal, job: Job) -> dict[st
         "language_code": job.options.language,
         "speaker_labels": True,
         "sentiment_analysis": job.pipeline == "full-analysis",
-        "error": f"[{job.error_code}] {job.error_message}" if job.status == "error" else None,
+        "error": scrub_paths(f"[{job.error_code}] {job.error_message}") if job.status == "error" else None,
     }
     if job.status != "completed":
         return body

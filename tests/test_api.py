@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
+import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -339,6 +342,74 @@ def test_bad_input_is_refused_with_its_code_and_nothing_is_written(tmp_path: Pat
         assert client.get("/v1/analysis/job_x", params={"view": "nope"}).json()["error"]["field"] == "query.view"
     assert stored_files(api.service) == []
     assert sum(api.service.store.counts().values()) == 0
+
+
+def test_a_prompt_version_is_a_name_and_lists_the_versions(api: Api) -> None:
+    with api.client() as client:
+        for name in ("..", ".", "../../etc", "/etc", "v5/..", "v5/../v1", "..v5", "v6 ", "v99"):
+            response = submit(client, prompts=name)
+            error = response.json()["error"]
+            assert (response.status_code, error["code"], error["field"]) == (400, "input.parameter", "body.prompts")
+            assert "v1, v2, v3, v4, v5, v6" in error["hint"], error
+        assert api.wait(submit(client, prompts="v4").json()["job_id"])["status"] == "completed"
+    assert stored_files(api.service) != []
+
+
+def test_no_error_body_names_a_server_path(tmp_path: Path, spoken_call: Any) -> None:
+    """Whatever a request names (a path as a prompt version, model, roles, id or view), and however
+    the server's own files are broken, the error bodies say nothing of where it keeps its files."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", prompts)
+    (prompts / "v8").mkdir()
+    (prompts / "v8" / "version.yaml").write_text("extends: v5\n")
+    (prompts / "v8" / "agent_sentiment.j2").write_text("no front matter\n")  # refused when chosen
+    (prompts / "v9").mkdir()
+    (prompts / "v9" / "version.yaml").write_text("extends: v5\n")
+    agent = (prompts / "v6" / "agent_sentiment.j2").read_text()
+    (prompts / "v9" / "agent_sentiment.j2").write_text(agent.split("---\n", 2)[1].join(["---\n"] * 2) + "{{ nope }}\n")
+    with running_api(tmp_path, prompts_dir=prompts) as api, api.client() as client:
+        job_id = submit(client, pipeline="transcribe").json()["job_id"]
+        api.wait(job_id)
+        failed = submit(client, prompts="v9").json()["job_id"]  # fails rendering its agent question
+        assert api.wait(failed)["error"]["code"] == "prompt.invalid"
+        responses = [
+            submit(client, prompts="v8"),
+            client.get(f"/v1/jobs/{failed}"),
+            client.get(f"/v1/analysis/{failed}"),
+            client.get(f"/v2/transcript/{failed}"),
+        ]
+        bad = ["..", ".", "../../etc", "/etc", "../../../../etc/passwd", "v5/../..", "~", "prompts/v5", "%2e%2e"]
+        chat = {"model": "m", "messages": [{"role": "user", "content": "{{ transcript }}"}]}
+        for value in bad:
+            responses += [
+                submit(client, prompts=value),
+                submit(client, model=value),
+                submit(client, roles=f"{value}=agent"),
+                submit(client, input_format=value),
+                submit(client, webhook_url=f"file://{value}"),
+                client.post("/v1/transcripts", files={"file": ("a.txt", CALL.encode())}, data={"prompts": value}),
+                client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "?"}], "prompts": value}),
+                client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "?"}], "model": value}),
+                client.post("/v1/chat/completions", json={**chat, "model": value, "transcript_id": job_id}),
+                client.post("/v1/chat/completions", json={**chat, "transcript_id": value}),
+                client.get(f"/v1/analysis/{job_id}", params={"view": value}),
+                client.get(f"/v1/jobs/{value}"),
+                client.post("/v2/transcript", json={"audio_url": value}),
+                client.post(f"/v1/read?sentiment=true&language={value}", json={"text": "Hi."}),
+            ]
+            with spoken_call.path.open("rb") as audio:
+                responses.append(
+                    client.post("/v1/audio/ingest", files={"file": ("c.wav", audio)}, data={"prompts": value})
+                )
+        broken = client.post("/v1/audio/ingest", files={"file": ("c.mp3", b"ID3" + bytes(500) + b"\xff\xfb" * 99)})
+        responses.append(broken)
+        if broken.status_code == 202:
+            job = api.wait(broken.json()["job_id"], timeout_s=60)
+            responses.append(client.get(f"/v1/transcripts/{job['job_id']}"))
+    server_dirs = {str(p) for p in (REPO, tmp_path, Path.home(), Path(sys.prefix), Path(tempfile.gettempdir()))}
+    assert "agent_sentiment.j2" in responses[0].text and "agent_sentiment.j2" in responses[1].text  # still useful
+    leaks = [(r.request.method, str(r.request.url), r.text) for r in responses if any(d in r.text for d in server_dirs)]
+    assert leaks == []
 
 
 def test_webhooks_to_private_addresses_need_the_setting(tmp_path: Path) -> None:
