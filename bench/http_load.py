@@ -46,7 +46,7 @@ def _serve(port: int, data_dir: str, workers: int, delay_s: float, key_file: str
 
     settings = Settings(data_dir=Path(data_dir), cache=False, rate_limit_per_s=0)
     app = create_app(settings, llm=FakeLLM(respond=schema_answer, delay_s=delay_s), workers=workers)
-    key = app.state.service.keys.create("bench", frozenset({"ingest", "insights:read"})).key
+    key = app.state.service.keys.create("bench", frozenset({"ingest", "insights:read", "admin"})).key  # admin: /metrics
     Path(key_file).write_text(key, encoding="utf-8")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -238,7 +238,9 @@ def _insights_query() -> dict[str, str]:
 
 
 async def _backlog(client: httpx.AsyncClient) -> int:
-    metrics = (await client.get("/metrics")).text
+    response = await client.get("/metrics")
+    response.raise_for_status()  # the bench key has the admin scope /metrics needs
+    metrics = response.text
     waiting = 0
     for line in metrics.splitlines():
         if line.startswith(('llm_sentiment_jobs{state="queued"}', 'llm_sentiment_jobs{state="processing"}')):

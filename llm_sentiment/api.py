@@ -2,7 +2,7 @@
 gateway, health and metrics (the vendors' endpoints are in ``vendor_api``).
 
 No LLM, parsing, database or file work runs on the event loop: plain ``def`` routes and
-dependencies run in the thread pool, LLM calls in a bounded executor of their own, jobs in the
+dependencies run in the thread pool, LLM calls in a fair, bounded queue of their own, jobs in the
 workers. Errors are the service's error hierarchy mapped onto HTTP statuses (``_STATUS``), with one
 body shape: ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}`` (the vendors' routes
 answer in their vendor's shape instead, see ``ERROR_SHAPES``). Uploads are streamed to the input
@@ -16,10 +16,10 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -42,6 +42,7 @@ from .audio import probe
 from .auth import Principal, key_from_header
 from .auth import Scope as KeyScope
 from .blobs import BlobWriter
+from .cache import tagged
 from .errors import (
     AudioTooLargeError,
     AudioTooLongError,
@@ -70,6 +71,7 @@ from .errors import (
     ProviderRejectedError,
     ProviderTimeoutError,
     QuestionsFileError,
+    QueueFullError,
     QueueUnavailableError,
     RateLimitedError,
     SetupError,
@@ -79,6 +81,7 @@ from .errors import (
     UnknownFormatError,
     UnsupportedAudioError,
 )
+from .fair_queue import FairQueue
 from .formats import INPUT_FORMATS, InputFormat, parse_transcript
 from .gateway import ChatCompletion, ChatCompletionRequest, complete, needs_transcript
 from .jobs import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
@@ -88,7 +91,7 @@ from .roles import assign_roles, parse_channels_spec, parse_roles_spec
 from .scoring import Thresholds
 from .service import Service
 from .settings import Settings
-from .templates import PromptSet
+from .templates import PromptSet, prompt_versions
 from .transcript import Transcript
 from .views import GRANULARITIES, INSIGHT_TYPES, SPEAKERS, VIEWS, Granularity, InsightType, Speaker
 from .views import assemblyai as assemblyai_view
@@ -126,6 +129,7 @@ _STATUS: tuple[tuple[type[LLMSentimentError], int], ...] = (
     (JobAbandonedError, 409),
     (IdempotencyConflictError, 422),
     (RateLimitedError, 429),
+    (QueueFullError, 429),
     (QueueUnavailableError, 503),
     (ProviderTimeoutError, 504),
     (ProviderRejectedError, 502),
@@ -159,9 +163,35 @@ ERROR_SHAPES: list[tuple[str, ErrorShape]] = []
 """(path prefix, shape): routes under the prefix answer errors in that shape (``vendor_api`` adds them)."""
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;:()\[\]{}<>]+")
+
+
+def scrub_paths(text: str) -> str:
+    """Absolute paths of this server's files (those that exist, or lie in a directory that does) cut
+    to their last part, so no answer says where the server keeps its files."""
+
+    def cut(match: re.Match[str]) -> str:
+        path = FilePath(match.group(0))
+        on_server = any(p.exists() for p in (path, *path.parents[:-1]))
+        return f"…/{path.name}" if on_server else match.group(0)
+
+    return _ABSOLUTE_PATH.sub(cut, text)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_paths(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
+
+
 def _error_response(
     status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, path: str = ""
 ) -> JSONResponse:
+    detail = ErrorDetail.model_validate(_scrubbed(detail.model_dump()))
     shape = next((shape for prefix, shape in ERROR_SHAPES if path.startswith(prefix)), None)
     if shape is not None:
         status, body = shape(status, detail)
@@ -173,7 +203,7 @@ def _error_response(
 def error_response(error: LLMSentimentError, path: str = "", status: int | None = None) -> JSONResponse:
     details = {k: v for k, v in error.details.items() if k != "field"}
     headers: dict[str, str] = {}
-    if isinstance(error, RateLimitedError):
+    if isinstance(error, RateLimitedError | QueueFullError):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
@@ -200,7 +230,7 @@ class CallParameters(BaseModel):
     )
     roles: str | None = Field(None, max_length=500, description='Speaker roles, e.g. "Rep=agent,Caller=customer".')
     model: str | None = Field(None, max_length=200, description="Model group from the router config.")
-    prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="Prompt version.")
+    prompts: str | None = Field(None, max_length=100, description="Prompt version, e.g. v5.")
     questions: list[UserQuestion] = Field(default_factory=list, max_length=20, description="Extra questions.")
     webhook_url: str | None = Field(None, max_length=2000, description="POSTed (signed) when the job finishes.")
 
@@ -233,7 +263,7 @@ class QuestionsRequest(BaseModel):
 
     questions: list[UserQuestion] = Field(min_length=1, max_length=20)
     model: str | None = Field(None, max_length=200)
-    prompts: str | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    prompts: str | None = Field(None, max_length=100, description="Prompt version, e.g. v5.")
 
 
 class QuestionsResponse(BaseModel):
@@ -322,7 +352,7 @@ def job_response(job: Job) -> JobResponse:
         started_at=_time(job.started_at),
         completed_at=_time(job.completed_at),
         expires_at=_time(job.expires_at),
-        error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        error=JobError(code=job.error_code, message=scrub_paths(job.error_message or "")) if job.error_code else None,
         links=JobLinks(
             self=f"/v1/jobs/{job.id}", transcript=f"/v1/transcripts/{job.id}", analysis=f"/v1/analysis/{job.id}"
         ),
@@ -463,6 +493,7 @@ def _principal(scope: KeyScope) -> Callable[..., Principal]:
 
 Ingest = Annotated[Principal, Depends(_principal("ingest"))]
 Reader = Annotated[Principal, Depends(_principal("insights:read"))]
+Admin = Annotated[Principal, Depends(_principal("admin"))]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Retries return the same job."),
@@ -499,10 +530,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return base
 
 
-async def _in_llm_pool(request: Request, work: Callable[[], T]) -> T:
-    """LLM work runs in its own bounded executor, so it never takes the threads other routes need."""
-    executor = cast(ThreadPoolExecutor, request.app.state.llm_executor)
-    return await asyncio.wrap_future(executor.submit(work))
+async def _in_llm_pool(request: Request, principal: Principal, work: Callable[[], T]) -> T:
+    """LLM work waits in the fair queue, per key, and runs on its threads, never those other routes need."""
+    queue = cast(FairQueue, request.app.state.llm_queue)
+    return await asyncio.wrap_future(queue.submit(principal.key_id, work))
 
 
 # ---- submission --------------------------------------------------------------------------
@@ -516,6 +547,11 @@ def _validate(service: Service, params: CallParameters) -> None:
             hint=f"Model groups: {', '.join(service.router_config.groups())}.",
         )
     if params.prompts is not None:
+        versions = prompt_versions(service.settings.prompts_dir)
+        if params.prompts not in versions:
+            raise InvalidParameterError(
+                "body.prompts", f"unknown prompt version {params.prompts!r}", hint=f"Versions: {', '.join(versions)}."
+            )
         try:
             PromptSet(service.settings.prompts_dir, params.prompts)
         except TemplateError as exc:
@@ -882,9 +918,15 @@ def readyz(service: ServiceDep, response: Response) -> Readiness:
     return Readiness(status="ready" if ready else "not ready", checks=checks)
 
 
-@router.get("/metrics", tags=["service"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-def metrics(service: ServiceDep) -> Response:
-    """Prometheus metrics: jobs by state, stage latencies, LLM tokens and cache hits, HTTP latency."""
+@router.get(
+    "/metrics",
+    tags=["service"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **{s: _ERRORS[s] for s in (401, 403, 429)}},
+)
+def metrics(service: ServiceDep, _admin: Admin) -> Response:
+    """Prometheus metrics (an `admin` key): jobs by state over all tenants, stage latencies, LLM tokens
+    and cache hits, HTTP latency by route; nothing names a tenant, key or job."""
     return Response(generate_latest(service.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -1003,12 +1045,11 @@ def get_job(job_id: JobId, service: ServiceDep, principal: Reader) -> JobRespons
 
 @router.delete("/v1/jobs/{job_id}", status_code=204, tags=["jobs"], responses=_errors(404))
 def delete_job(job_id: JobId, service: ServiceDep, principal: Ingest) -> Response:
-    """Delete a job, its results and its stored input (a running job is stopped)."""
+    """Delete a job, its results, its stored input and what the caches hold of it (a running job is stopped)."""
     job = service.store.delete(job_id, principal.tenant_id)
     if job is None:
         raise JobNotFoundError(f"no job {job_id!r}")
-    if not service.store.input_in_use(job.input_sha256):
-        service.blobs.remove(job.input_sha256)
+    service.maintenance.release_input(job.input_sha256)
     return Response(status_code=204)
 
 
@@ -1112,8 +1153,7 @@ def get_insights(
     return Response(json.dumps({**body, "job_id": job.id}, ensure_ascii=False), media_type="application/json")
 
 
-def _stored_transcript(service: Service, principal: Principal, job_id: str) -> Transcript:
-    job = _job(service, principal, job_id)
+def _stored_transcript(service: Service, principal: Principal, job: Job) -> Transcript:
     stored = service.store.result(job.id, principal.tenant_id, "transcript")
     if stored is None:
         _completed(job)
@@ -1124,13 +1164,14 @@ def _stored_transcript(service: Service, principal: Principal, job_id: str) -> T
 def _answer(service: Service, principal: Principal, job_id: str, body: QuestionsRequest) -> QuestionsResponse:
     job = _job(service, principal, job_id)
     _completed(job)
-    transcript = _stored_transcript(service, principal, job_id)
+    transcript = _stored_transcript(service, principal, job)
     params = JobParameters(model=body.model, prompts=body.prompts)
     _validate(service, params)
     from .pipeline import build_analyzer
 
     analyzer = build_analyzer(service.settings, service.llm, model=body.model, prompts_version=body.prompts)
-    answers, provenance, warnings = analyzer.answer(transcript, number_questions(body.questions))
+    with tagged(job.input_sha256):
+        answers, provenance, warnings = analyzer.answer(transcript, number_questions(body.questions))
     return QuestionsResponse(job_id=job.id, answers=answers, provenance=provenance, warnings=warnings)
 
 
@@ -1144,22 +1185,25 @@ async def ask_questions(
     job_id: JobId, body: QuestionsRequest, request: Request, service: ServiceDep, principal: Reader
 ) -> QuestionsResponse:
     """Custom questions (question, context, answer_format) over a completed job, with grounded quotes."""
-    return await _in_llm_pool(request, lambda: _answer(service, principal, job_id, body))
+    return await _in_llm_pool(request, principal, lambda: _answer(service, principal, job_id, body))
 
 
 def _chat(service: Service, principal: Principal, body: ChatCompletionRequest) -> ChatCompletion:
     transcript: Transcript | None = None
+    job: Job | None = None
     if needs_transcript(body):
         if body.transcript_id is None:
             raise InvalidParameterError("body.transcript_id", "required when a message contains {{ transcript }}")
-        transcript = _stored_transcript(service, principal, body.transcript_id)
+        job = _job(service, principal, body.transcript_id)
+        transcript = _stored_transcript(service, principal, job)
     elif body.transcript_id is not None:
-        _job(service, principal, body.transcript_id)
+        job = _job(service, principal, body.transcript_id)
     try:
         service.router_config.resolve(body.model)
     except ConfigError as exc:
         raise InvalidParameterError("body.model", exc.message, hint=exc.hint) from None
-    return complete(service.llm, service.router_config, body, transcript)
+    with tagged(job.input_sha256) if job is not None else nullcontext():
+        return complete(service.llm, service.router_config, body, transcript)
 
 
 @router.post(
@@ -1172,7 +1216,7 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, service: ServiceDep, principal: Reader
 ) -> ChatCompletion:
     """OpenAI-shaped chat completion; `{{ transcript }}` is replaced by the transcript of `transcript_id`."""
-    return await _in_llm_pool(request, lambda: _chat(service, principal, body))
+    return await _in_llm_pool(request, principal, lambda: _chat(service, principal, body))
 
 
 # ---- the app -----------------------------------------------------------------------------
@@ -1196,11 +1240,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start(workers, preload=preload)
-        app.state.llm_executor = ThreadPoolExecutor(settings.api_llm_threads, thread_name_prefix="api-llm")
+        app.state.llm_queue = FairQueue(
+            settings.api_llm_threads, settings.api_llm_queue, settings.api_llm_queue_per_key
+        )
         try:
             yield
         finally:
-            app.state.llm_executor.shutdown(wait=False, cancel_futures=True)
+            app.state.llm_queue.shutdown()
             await asyncio.to_thread(service.stop)
 
     app = FastAPIOffline(  # /docs and /redoc served from the package: the service runs offline

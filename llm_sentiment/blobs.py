@@ -109,6 +109,12 @@ class BlobStore:
             raise
         return writer.commit()
 
+    def stored(self) -> list[str]:
+        """The sha256 of every stored input."""
+        return [
+            path.name for path in self.root.glob("??/*") if len(path.name) == 64 and path.parent.name == path.name[:2]
+        ]
+
     def read(self, sha256: str) -> bytes:
         try:
             return self.path(sha256).read_bytes()

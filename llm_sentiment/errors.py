@@ -52,7 +52,8 @@
     │   ├── WorkerCrashedError             job.worker_crashed        73  (native code died running it, every attempt)
     │   ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
     │   ├── IdempotencyConflictError       request.idempotency       67
-    │   └── QueueUnavailableError          queue.unavailable         68
+    │   ├── QueueUnavailableError          queue.unavailable         68
+    │   └── QueueFullError                 queue.full                73  (the synchronous LLM queue; Retry-After)
     └── QualityGateError     (an eval ran; its results are below the gate)
         └── BelowThresholdError            eval.below_threshold      72
 
@@ -386,6 +387,17 @@ class IdempotencyConflictError(ServiceError):
 class QueueUnavailableError(ServiceError):
     code = "queue.unavailable"
     exit_code = 68
+
+
+class QueueFullError(ServiceError):
+    """The synchronous LLM endpoints' queue (or the key's share of it) is full; retry later."""
+
+    code = "queue.full"
+    exit_code = 73
+
+    def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
+        super().__init__(message, retry_after_s=round(retry_after_s, 3), **details)
+        self.retry_after_s = retry_after_s
 
 
 class QualityGateError(LLMSentimentError):

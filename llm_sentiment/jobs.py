@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -273,6 +273,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not just unlinked
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -413,8 +414,9 @@ class JobStore:
             ).scalar_one_or_none()
         return str(value) if value is not None else None
 
-    def delete(self, job_id: str, tenant_id: str | None = None) -> Job | None:
-        """Remove the job, its results, events and pending webhooks; the caller removes the input blob."""
+    def delete(self, job_id: str, tenant_id: str | None = None, *, scrub: bool = True) -> Job | None:
+        """Remove the job, its results, events and pending webhooks; the caller removes the input blob
+        (``scrub=False``: the caller deletes more and calls ``scrub`` once)."""
         job = self.get(job_id, tenant_id)
         if job is None:
             return None
@@ -422,14 +424,31 @@ class JobStore:
             conn.execute(delete(jobs).where(jobs.c.id == job_id))
             conn.execute(delete(job_events).where(job_events.c.job_id == job_id))
             conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id))
+        if scrub:
+            self.scrub()
         return job
+
+    def scrub(self) -> None:
+        """SQLite: empty the write-ahead log into the database, whose deleted rows secure_delete zeroed,
+        so no earlier version of a deleted row stays readable in either file."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def input_in_use(self, sha256: str) -> bool:
         """A job or a pending upload still needs this stored input."""
+        return bool(self.inputs_in_use([sha256]))
+
+    def inputs_in_use(self, sha256s: Collection[str]) -> set[str]:
+        """Those of the inputs that a job or a pending upload still needs."""
         with self._read() as conn:
-            if conn.execute(select(jobs.c.id).where(jobs.c.input_sha256 == sha256).limit(1)).first() is not None:
-                return True
-            return conn.execute(select(uploads.c.id).where(uploads.c.sha256 == sha256).limit(1)).first() is not None
+            used = conn.execute(select(jobs.c.input_sha256).where(jobs.c.input_sha256.in_(sha256s)).distinct())
+            uploaded = conn.execute(select(uploads.c.sha256).where(uploads.c.sha256.in_(sha256s)).distinct())
+            return {str(sha) for sha in [*used.scalars(), *uploaded.scalars()]}
 
     # ---- uploads (AssemblyAI's /v2/upload) ----------------------------------------------
 
@@ -717,19 +736,35 @@ class JobStore:
     # ---- webhooks -----------------------------------------------------------------------
 
     def claim_webhook(self, lease_s: float, now: float | None = None) -> WebhookDelivery | None:
+        """The oldest due delivery of a tenant with none in flight: a tenant whose receiver hangs holds
+        one sender, however many of its webhooks wait."""
         now = now or time.time()
+        other = webhook_deliveries.alias("in_flight")
+        in_flight = select(other.c.tenant_id).where(other.c.status == "pending", other.c.lease_expires_at >= now)
         due = and_(
             webhook_deliveries.c.status == "pending",
             webhook_deliveries.c.next_at <= now,
             or_(webhook_deliveries.c.lease_expires_at.is_(None), webhook_deliveries.c.lease_expires_at < now),
         )
         with self._write() as conn:
-            row = conn.execute(select(webhook_deliveries).where(due).order_by(webhook_deliveries.c.next_at)).first()
+            row = conn.execute(
+                select(webhook_deliveries)
+                .where(due, webhook_deliveries.c.tenant_id.not_in(in_flight))
+                .order_by(webhook_deliveries.c.next_at)
+                .limit(1)
+            ).first()
             if row is None:
                 return None
+            # PostgreSQL: claims for one tenant queue on its row, and the update below (a new snapshot)
+            # sees what the one before took. SQLite holds the database's write lock already.
+            conn.execute(select(tenants.c.id).where(tenants.c.id == row.tenant_id).with_for_update())
             taken = conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == row.id, due)
+                .where(
+                    webhook_deliveries.c.id == row.id,
+                    due,
+                    ~in_flight.where(other.c.tenant_id == row.tenant_id).exists(),
+                )
                 .values(lease_expires_at=now + lease_s)
             ).rowcount
         if not taken:

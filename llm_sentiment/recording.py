@@ -102,7 +102,7 @@ def transcribe_recording(
         )
         result = TranscriptionResult.model_validate(answer)
         if cache is not None:
-            cache.set_json(key, result.model_dump(mode="json"))
+            cache.set_json(key, result.model_dump(mode="json"), tag=probed.sha256)  # evicted with the input
         return result
     finally:
         if cache is not None:

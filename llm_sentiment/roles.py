@@ -208,13 +208,21 @@ def _from_labels(speakers: list[str]) -> RoleMapping | None:
     return RoleMapping(speakers=completed, source="labels", confidence=0.95, evidence=evidence)
 
 
+def _by_speaker(segments: list[Segment]) -> dict[str, list[Segment]]:
+    """Each speaker's segments, in order of first appearance: one pass, however many speakers."""
+    grouped: dict[str, list[Segment]] = {}
+    for segment in segments:
+        grouped.setdefault(segment.speaker, []).append(segment)
+    return grouped
+
+
 def from_content(transcript: Transcript) -> RoleMapping:
-    speakers = transcript.speakers()
+    grouped = _by_speaker(transcript.segments)
+    speakers = list(grouped)
     scores: dict[str, float] = {}
     evidence: dict[str, str] = {}
     for index, speaker in enumerate(speakers):
-        own = [s for s in transcript.segments if s.speaker == speaker]
-        score, why = cue_score(own)
+        score, why = cue_score(grouped[speaker])
         prior = 0.5 if index == 0 else 0.0  # whoever answers the phone usually speaks first
         scores[speaker] = score + prior
         evidence[speaker] = why or ("speaks first" if index == 0 else "no cue")
@@ -274,7 +282,8 @@ def channel_mapping(
     warnings: list[Warning] = []
     confidence = _CHANNEL_CONFIDENCE["given" if given else "convention"]
     if not given and len(speakers) == 2:
-        scores = {sp: cue_score([s for s in transcript.segments if s.speaker == sp]) for sp in speakers}
+        grouped = _by_speaker(transcript.segments)
+        scores = {sp: cue_score(grouped[sp]) for sp in speakers}
         agent = next(sp for sp, role in speakers.items() if role == "agent")
         customer = next(sp for sp, role in speakers.items() if role == "customer")
         if scores[customer][0] - scores[agent][0] > _CONTRADICTION_MARGIN:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from .auth import KeyStore, RateLimiter
 from .blobs import BlobStore
-from .cache import CachedLLM, ResponseCache
+from .cache import CachedLLM, JsonCache, ResponseCache
 from .jobs import JobStore
 from .llm import LLMClient
 from .pipeline import build_llm
@@ -58,7 +58,13 @@ class Service:
             built, self.cache = build_llm(settings)
             self.router = built.inner if isinstance(built, CachedLLM) else built  # type: ignore[assignment]
             llm = built
+        elif isinstance(llm, CachedLLM):
+            self.cache = llm.cache
         self.llm: LLMClient = MeteredLLM(llm, self.telemetry)
+        # Every cache that may hold a job's text: deleting the job's input evicts what it stored.
+        self.caches: list[JsonCache] = [c for c in (self.cache,) if c is not None]
+        if settings.cache:
+            self.caches.append(JsonCache(settings.transcript_cache_dir))
         self.runner = JobRunner(self.store, self.blobs, settings, self.llm, self.telemetry)
         self.pool: WorkerPool | None = None
         self.dispatcher: Dispatcher
@@ -69,6 +75,8 @@ class Service:
         else:
             self.wake = threading.Event()
             self.dispatcher = EmbeddedDispatcher(self.wake)
+        redispatch = None if self.embedded else self.dispatcher.send
+        self.maintenance = Maintenance(self.store, self.blobs, settings, redispatch=redispatch, caches=self.caches)
         self.model_state = "loading" if self.router is not None else "ready"
         self.model_error: str | None = None
         self._stop = threading.Event()
@@ -100,15 +108,14 @@ class Service:
             self.pool = WorkerPool(self.store, self.runner, self.settings, workers)
             self.pool.wake = self.wake
             self.pool.start()
-        redispatch = None if self.embedded else self.dispatcher.send
-        maintenance = Maintenance(self.store, self.blobs, self.settings, redispatch=redispatch)
-        self._spawn("maintenance", maintenance.run, self._stop)
+        self._spawn("maintenance", self.maintenance.run, self._stop)
         sender = WebhookSender(
             self.store,
             allow_private=self.settings.webhook_allow_private,
             timeout_s=self.settings.webhook_timeout_s,
             max_attempts=self.settings.webhook_max_attempts,
             backoff_base_s=self.settings.webhook_backoff_s,
+            concurrency=self.settings.webhook_concurrency,
         )
         self._spawn("webhooks", sender.run, self._stop, 1.0)
 
@@ -137,6 +144,6 @@ class Service:
             self.pool.stop()
         for thread in self._threads:
             thread.join(timeout=2)
-        if self.cache is not None:
-            self.cache.close()
+        for cache in self.caches:
+            cache.close()
         self.store.close()

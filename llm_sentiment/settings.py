@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(6, ge=1)
     webhook_timeout_s: float = Field(10.0, gt=0)
     webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt (max 1 hour).")
+    webhook_concurrency: int = Field(
+        4, ge=1, le=64, description="Webhooks delivered at once per node (at most one per tenant)."
+    )
     api_llm_threads: int = Field(2, ge=1, description="Concurrent LLM requests served by questions/chat endpoints.")
+    api_llm_queue: int = Field(32, ge=1, description="Requests of those endpoints that may wait, in all (429 above).")
+    api_llm_queue_per_key: int = Field(8, ge=1, description="Requests of those endpoints one key may have waiting.")
     read_max_tokens: int = Field(
         4000, ge=100, description="Largest text `POST /v1/read` scores synchronously (estimated tokens)."
     )

@@ -197,17 +197,27 @@ def _calibration(path: Path) -> Calibration | None:
         raise TemplateError(f"{path}: bad calibration: {exc}") from None
 
 
+_VERSION_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+"""A prompt version is a directory's name (``v5``, ``v5.1``), never a path: no ``/``, no ``..``."""
+
+
+def prompt_versions(root: Path) -> list[str]:
+    """The prompt versions under ``root``: its directories named like a version."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _VERSION_NAME.fullmatch(p.name))
+
+
 def _version_chain(root: Path, version: str) -> list[Path]:
     """``[prompts/v3, prompts/v2, prompts/v1]`` for a v3 that extends v2 that extends v1."""
     chain: list[Path] = []
     current: str | None = version
     while current is not None:
         directory = root / current
-        if not directory.is_dir():
-            available = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        if not _VERSION_NAME.fullmatch(current) or not directory.is_dir():
             raise TemplateError(
                 f"no prompt version {current!r} in {root}",
-                hint=f"Available versions: {', '.join(available) or 'none'}.",
+                hint=f"Available versions: {', '.join(prompt_versions(root)) or 'none'}.",
             )
         if directory in chain:
             raise TemplateError(f"prompt versions extend each other in a loop: {current!r}")

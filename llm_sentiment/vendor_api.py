@@ -5,7 +5,7 @@
   ``sentiment_analysis_results[]`` (the ``assemblyai`` view of the stored analysis). An
   ``audio_url`` is never fetched: it must be an upload URL this server handed to the same tenant.
 - Deepgram: ``POST /v1/read?sentiment=true&language=en`` with ``{"text": ...}``, answered
-  synchronously (per-segment scoring only, in the bounded LLM executor).
+  synchronously (per-segment scoring only, in the fair LLM queue).
 
 Errors on these routes come in the vendor's body shape: AssemblyAI ``{"error": message}``,
 Deepgram ``{"err_code", "err_msg", "request_id"}`` (bad requests are 400, as both vendors answer).
@@ -38,6 +38,7 @@ from .api import (
     _job,
     _validate,
     create_job,
+    scrub_paths,
 )
 from .audio import probe
 from .auth import Principal
@@ -81,6 +82,7 @@ _DEEPGRAM_CODES = {
     "auth.forbidden": "INSUFFICIENT_PERMISSIONS",
     "auth.rate_limited": "TOO_MANY_REQUESTS",
     "input.token_limit": "TOKEN_LIMIT_EXCEEDED",
+    "queue.full": "TOO_MANY_REQUESTS",
 }
 
 
@@ -250,7 +252,7 @@ def transcript_body(service: Service, principal: Principal, job: Job) -> dict[st
         "language_code": job.options.language,
         "speaker_labels": True,
         "sentiment_analysis": job.pipeline == "full-analysis",
-        "error": f"[{job.error_code}] {job.error_message}" if job.status == "error" else None,
+        "error": scrub_paths(f"[{job.error_code}] {job.error_message}") if job.status == "error" else None,
     }
     if job.status != "completed":
         return body
@@ -432,4 +434,4 @@ async def read(
             "Please revise your text input to fit within the defined token limit.",
             hint="Raise LLM_SENTIMENT_READ_MAX_TOKENS, or submit the text as a transcript job.",
         )
-    return _json(await _in_llm_pool(request, lambda: read_sentiment(service, text)))
+    return _json(await _in_llm_pool(request, principal, lambda: read_sentiment(service, text)))

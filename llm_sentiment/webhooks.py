@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import InvalidParameterError
-from .jobs import JobStore
+from .jobs import JobStore, WebhookDelivery
 
 SIGNATURE_HEADER = "X-LLM-Sentiment-Signature"
 _MAX_BACKOFF_S = 3600.0
@@ -119,7 +119,12 @@ def backoff_s(attempt: int, base_s: float) -> float:
 
 
 class WebhookSender:
-    """Delivers queued webhooks from the database, so a restart loses none."""
+    """Delivers queued webhooks from the database, so a restart loses none.
+
+    Up to ``concurrency`` deliveries run at once, each on a thread of its own, and the store hands
+    out at most one per tenant: a tenant whose receiver never answers holds one sender for
+    ``timeout_s`` at a time while the others keep delivering.
+    """
 
     def __init__(
         self,
@@ -129,47 +134,71 @@ class WebhookSender:
         timeout_s: float,
         max_attempts: int,
         backoff_base_s: float,
+        concurrency: int = 1,
     ) -> None:
         self.store = store
         self.allow_private = allow_private
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
+        self._slots = threading.Semaphore(concurrency)
+        self._freed = threading.Event()
 
-    def deliver_due(self) -> int:
-        """Send every delivery that is due now; returns how many were attempted."""
-        sent = 0
-        while (delivery := self.store.claim_webhook(lease_s=self.timeout_s * 3)) is not None:
-            sent += 1
-            secret = self.store.tenant_secret(delivery.tenant_id) or ""
-            error: str | None = None
+    def deliver(self, delivery: WebhookDelivery) -> None:
+        """One attempt; records the success, the time of the next attempt, or the final failure."""
+        secret = self.store.tenant_secret(delivery.tenant_id) or ""
+        error: str | None = None
+        try:
+            response = post(
+                delivery.url,
+                delivery.body.encode(),
+                secret,
+                allow_private=self.allow_private,
+                timeout_s=self.timeout_s,
+            )
+            if not 200 <= response.status_code < 300:
+                error = f"HTTP {response.status_code}"
+        except InvalidParameterError as exc:
+            error = exc.message
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        attempt = delivery.attempts + 1
+        if error is None:
+            self.store.webhook_result(delivery.id, delivered=True, error=None, next_at=None)
+            return
+        log.warning("webhook for %s attempt %d failed: %s", delivery.job_id, attempt, error)
+        retry_at = time.time() + backoff_s(attempt, self.backoff_base_s) if attempt < self.max_attempts else None
+        self.store.webhook_result(delivery.id, delivered=False, error=error, next_at=retry_at)
+
+    def _start_due(self) -> None:
+        """Start a delivery for each free slot while one is due."""
+        while self._slots.acquire(blocking=False):
             try:
-                response = post(
-                    delivery.url,
-                    delivery.body.encode(),
-                    secret,
-                    allow_private=self.allow_private,
-                    timeout_s=self.timeout_s,
-                )
-                if not 200 <= response.status_code < 300:
-                    error = f"HTTP {response.status_code}"
-            except InvalidParameterError as exc:
-                error = exc.message
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            attempt = delivery.attempts + 1
-            if error is None:
-                self.store.webhook_result(delivery.id, delivered=True, error=None, next_at=None)
-                continue
-            log.warning("webhook for %s attempt %d failed: %s", delivery.job_id, attempt, error)
-            retry_at = time.time() + backoff_s(attempt, self.backoff_base_s) if attempt < self.max_attempts else None
-            self.store.webhook_result(delivery.id, delivered=False, error=error, next_at=retry_at)
-        return sent
+                delivery = self.store.claim_webhook(lease_s=self.timeout_s * 3)
+            except BaseException:
+                self._slots.release()
+                raise
+            if delivery is None:
+                self._slots.release()
+                return
+            name = f"webhook-{delivery.id}"
+            threading.Thread(target=self._deliver_and_free, args=(delivery,), name=name, daemon=True).start()
+
+    def _deliver_and_free(self, delivery: WebhookDelivery) -> None:
+        try:
+            self.deliver(delivery)
+        except Exception:  # the lease expires and another attempt follows
+            log.exception("webhook delivery %s failed", delivery.id)
+        finally:
+            self._slots.release()
+            self._freed.set()
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Poll every ``interval_s``, and at once when a delivery ends (its tenant may have more waiting)."""
         while not stop.is_set():
+            self._freed.clear()
             try:
-                self.deliver_due()
+                self._start_due()
             except Exception:
                 log.exception("webhook delivery loop failed; retrying")
-            stop.wait(interval_s)
+            self._freed.wait(interval_s)

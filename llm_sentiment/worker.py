@@ -15,11 +15,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from .analysis import Analysis
 from .blobs import BlobStore
+from .cache import JsonCache, tagged
 from .errors import (
     InputError,
     LLMSentimentError,
@@ -44,6 +45,8 @@ _PARSED_AT = 0.05
 _TRANSCRIBED_AT = 0.3  # share of a full analysis of a recording that transcribing it counts for
 _PROGRESS_STEP = 0.02  # smallest progress change written while transcribing
 _BLOB_GRACE_S = 120.0
+_ORPHAN_SCAN_S = 300.0  # how often the input store and the caches are checked for inputs nothing uses
+_ORPHAN_BATCH = 500
 _RESEND_AFTER_S = 300.0  # a queued job not taken this long after sending: the broker lost it
 
 
@@ -98,7 +101,10 @@ class JobRunner:
         """Run a claimed job to its end; returns its final status (or ``lost``/``retry``)."""
         job, token = claimed.job, claimed.token
         try:
-            with _Heartbeat(self.store, job.id, token, self.settings.job_lease_s) as heartbeat:
+            with (
+                tagged(job.input_sha256),
+                _Heartbeat(self.store, job.id, token, self.settings.job_lease_s) as heartbeat,
+            ):
                 analysis = self._execute(job, token, heartbeat)
         except LeaseLostError:
             log.warning("job %s: lease lost; another worker has it or it was deleted", job.id)
@@ -291,11 +297,35 @@ class Maintenance:
         blobs: BlobStore,
         settings: Settings,
         redispatch: Callable[[str], None] | None = None,
+        caches: Sequence[JsonCache] = (),
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.settings = settings
         self.redispatch = redispatch
+        self.caches = caches
+        self._next_orphan_scan = 0.0
+
+    def release_input(self, sha256: str, grace_s: float = 0.0) -> None:
+        """Once no job or upload uses an input: its stored file (untouched for ``grace_s``) and whatever
+        the caches hold of it go."""
+        if not self.store.input_in_use(sha256):
+            self._remove_input(sha256, grace_s)
+
+    def _remove_input(self, sha256: str, grace_s: float) -> None:
+        self.blobs.remove(sha256, older_than_s=grace_s)
+        for cache in self.caches:
+            cache.evict(sha256)
+
+    def _remove_orphans(self) -> None:
+        """Inputs nothing uses that an earlier release left: a blob too young to go when its last job
+        expired, a cache entry stored while its job was being deleted, another node's deletions."""
+        candidates = set(self.blobs.stored()).union(*(cache.tags() for cache in self.caches))
+        ordered = sorted(candidates)
+        for start in range(0, len(ordered), _ORPHAN_BATCH):
+            batch = ordered[start : start + _ORPHAN_BATCH]
+            for sha256 in set(batch) - self.store.inputs_in_use(batch):
+                self._remove_input(sha256, _BLOB_GRACE_S)
 
     def sweep(self, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()
@@ -312,12 +342,15 @@ class Maintenance:
                     break
         expired = self.store.expired(now=now)
         for job in expired:
-            self.store.delete(job.id)
-            if not self.store.input_in_use(job.input_sha256):
-                self.blobs.remove(job.input_sha256, older_than_s=_BLOB_GRACE_S)
+            self.store.delete(job.id, scrub=False)
+            self.release_input(job.input_sha256, _BLOB_GRACE_S)
+        if expired:
+            self.store.scrub()
         for sha256 in self.store.expire_uploads(now=now):
-            if not self.store.input_in_use(sha256):
-                self.blobs.remove(sha256, older_than_s=_BLOB_GRACE_S)
+            self.release_input(sha256, _BLOB_GRACE_S)
+        if now >= self._next_orphan_scan:
+            self._next_orphan_scan = now + _ORPHAN_SCAN_S
+            self._remove_orphans()
         self.blobs.clean_tmp(older_than_s=max(3600.0, self.settings.job_lease_s))
         return {"abandoned": abandoned, "redispatched": redispatched, "expired": [j.id for j in expired]}
 

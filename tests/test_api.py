@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +22,10 @@ import httpx
 import pytest
 
 from llm_sentiment.api import create_app
+from llm_sentiment.cache import CachedLLM, ResponseCache
 from llm_sentiment.errors import InvalidAnswerError, ProviderUnavailableError
 from llm_sentiment.fake_llm import FakeLLM, schema_answer
+from llm_sentiment.llm import LLMRequest
 from llm_sentiment.pipeline import build_analyzer, load_call
 from llm_sentiment.service import Service
 from llm_sentiment.settings import Settings
@@ -41,8 +50,8 @@ class Api:
         header = f"{scheme} {token}".strip()
         return httpx.Client(base_url=self.url, headers={"authorization": header}, timeout=30)
 
-    def wait(self, job_id: str, timeout_s: float = 30) -> dict[str, Any]:
-        with self.client() as client:
+    def wait(self, job_id: str, timeout_s: float = 30, key: str | None = None) -> dict[str, Any]:
+        with self.client(key) as client:
             return dict(
                 wait_for(
                     lambda: (
@@ -75,12 +84,15 @@ def running_api(
     workers: int = 1,
     use_router: bool = False,
     preload: bool = True,
+    answer_cache: Path | None = None,
     **overrides: Any,
 ) -> Iterator[Api]:
-    """The API on loopback with two tenants' keys; the FakeLLM unless ``use_router`` (the real models)."""
+    """The API on loopback with two tenants' keys; the FakeLLM unless ``use_router`` (the real models),
+    its answers cached in ``answer_cache``."""
     fake = llm or FakeLLM(respond=schema_answer)
     settings = service_settings(tmp_path, **overrides)
-    app = create_app(settings, llm=None if use_router else fake, workers=workers, preload=preload)
+    injected = CachedLLM(fake, ResponseCache(answer_cache)) if answer_cache else fake
+    app = create_app(settings, llm=None if use_router else injected, workers=workers, preload=preload)
     service: Service = app.state.service
     key = service.keys.create("qa-team", frozenset({"ingest", "insights:read"})).key
     other = service.keys.create("other-team", frozenset({"ingest", "insights:read"})).key
@@ -332,6 +344,74 @@ def test_bad_input_is_refused_with_its_code_and_nothing_is_written(tmp_path: Pat
     assert sum(api.service.store.counts().values()) == 0
 
 
+def test_a_prompt_version_is_a_name_and_lists_the_versions(api: Api) -> None:
+    with api.client() as client:
+        for name in ("..", ".", "../../etc", "/etc", "v5/..", "v5/../v1", "..v5", "v6 ", "v99"):
+            response = submit(client, prompts=name)
+            error = response.json()["error"]
+            assert (response.status_code, error["code"], error["field"]) == (400, "input.parameter", "body.prompts")
+            assert "v1, v2, v3, v4, v5, v6" in error["hint"], error
+        assert api.wait(submit(client, prompts="v4").json()["job_id"])["status"] == "completed"
+    assert stored_files(api.service) != []
+
+
+def test_no_error_body_names_a_server_path(tmp_path: Path, spoken_call: Any) -> None:
+    """Whatever a request names (a path as a prompt version, model, roles, id or view), and however
+    the server's own files are broken, the error bodies say nothing of where it keeps its files."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", prompts)
+    (prompts / "v8").mkdir()
+    (prompts / "v8" / "version.yaml").write_text("extends: v5\n")
+    (prompts / "v8" / "agent_sentiment.j2").write_text("no front matter\n")  # refused when chosen
+    (prompts / "v9").mkdir()
+    (prompts / "v9" / "version.yaml").write_text("extends: v5\n")
+    agent = (prompts / "v6" / "agent_sentiment.j2").read_text()
+    (prompts / "v9" / "agent_sentiment.j2").write_text(agent.split("---\n", 2)[1].join(["---\n"] * 2) + "{{ nope }}\n")
+    with running_api(tmp_path, prompts_dir=prompts) as api, api.client() as client:
+        job_id = submit(client, pipeline="transcribe").json()["job_id"]
+        api.wait(job_id)
+        failed = submit(client, prompts="v9").json()["job_id"]  # fails rendering its agent question
+        assert api.wait(failed)["error"]["code"] == "prompt.invalid"
+        responses = [
+            submit(client, prompts="v8"),
+            client.get(f"/v1/jobs/{failed}"),
+            client.get(f"/v1/analysis/{failed}"),
+            client.get(f"/v2/transcript/{failed}"),
+        ]
+        bad = ["..", ".", "../../etc", "/etc", "../../../../etc/passwd", "v5/../..", "~", "prompts/v5", "%2e%2e"]
+        chat = {"model": "m", "messages": [{"role": "user", "content": "{{ transcript }}"}]}
+        for value in bad:
+            responses += [
+                submit(client, prompts=value),
+                submit(client, model=value),
+                submit(client, roles=f"{value}=agent"),
+                submit(client, input_format=value),
+                submit(client, webhook_url=f"file://{value}"),
+                client.post("/v1/transcripts", files={"file": ("a.txt", CALL.encode())}, data={"prompts": value}),
+                client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "?"}], "prompts": value}),
+                client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "?"}], "model": value}),
+                client.post("/v1/chat/completions", json={**chat, "model": value, "transcript_id": job_id}),
+                client.post("/v1/chat/completions", json={**chat, "transcript_id": value}),
+                client.get(f"/v1/analysis/{job_id}", params={"view": value}),
+                client.get(f"/v1/jobs/{value}"),
+                client.post("/v2/transcript", json={"audio_url": value}),
+                client.post(f"/v1/read?sentiment=true&language={value}", json={"text": "Hi."}),
+            ]
+            with spoken_call.path.open("rb") as audio:
+                responses.append(
+                    client.post("/v1/audio/ingest", files={"file": ("c.wav", audio)}, data={"prompts": value})
+                )
+        broken = client.post("/v1/audio/ingest", files={"file": ("c.mp3", b"ID3" + bytes(500) + b"\xff\xfb" * 99)})
+        responses.append(broken)
+        if broken.status_code == 202:
+            job = api.wait(broken.json()["job_id"], timeout_s=60)
+            responses.append(client.get(f"/v1/transcripts/{job['job_id']}"))
+    server_dirs = {str(p) for p in (REPO, tmp_path, Path.home(), Path(sys.prefix), Path(tempfile.gettempdir()))}
+    assert "agent_sentiment.j2" in responses[0].text and "agent_sentiment.j2" in responses[1].text  # still useful
+    leaks = [(r.request.method, str(r.request.url), r.text) for r in responses if any(d in r.text for d in server_dirs)]
+    assert leaks == []
+
+
 def test_webhooks_to_private_addresses_need_the_setting(tmp_path: Path) -> None:
     with running_api(tmp_path, webhook_allow_private=False) as api, api.client() as client:
         refused = submit(client, webhook_url="http://127.0.0.1:9/hook")
@@ -371,6 +451,87 @@ def test_delete_removes_results_and_input(api: Api) -> None:
         assert client.delete(f"/v1/jobs/{job_id}").status_code == 404
     assert stored_files(api.service) == []
     assert api.service.store.events(job_id) == []
+
+
+PHRASE = "the zebra surcharge on invoice 88213"
+
+
+def echo_phrase(request: LLMRequest) -> str:
+    """Answers about the call with the phrase quote it (every string is the phrase), as a model's do."""
+    answer = schema_answer(request)
+    return answer.replace('"ok"', json.dumps(PHRASE)) if any(PHRASE in m.content for m in request.messages) else answer
+
+
+def _inflated(data: bytes) -> Iterator[bytes]:
+    """Whatever decompresses from each place a zlib stream could start (diskcache stores compressed JSON)."""
+    view = memoryview(data)
+    for match in re.finditer(rb"\x78[\x01\x5e\x9c\xda]", data):
+        try:
+            yield zlib.decompressobj().decompress(view[match.start() :], 1 << 20)
+        except zlib.error:
+            continue
+
+
+def recoverable(phrase: str, *roots: Path) -> list[str]:
+    """Files under ``roots`` (databases, their -wal files, blobs, caches) from which ``phrase`` can be read."""
+    needle = phrase.encode()
+    found = []
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            if needle in data or any(needle in text for text in _inflated(data)):
+                found.append(str(path))
+    return found
+
+
+@contextmanager
+def call_with_phrase(tmp_path: Path) -> Iterator[tuple[Api, str, list[Path]]]:
+    """A completed job whose transcript, analysis, cached answers and questions all hold PHRASE."""
+    caches = [tmp_path / "answers", tmp_path / "transcripts"]
+    with running_api(
+        tmp_path,
+        llm=FakeLLM(respond=echo_phrase),
+        answer_cache=caches[0],
+        cache=True,
+        transcript_cache_path=caches[1],
+    ) as api:
+        with api.client() as client:
+            kept = submit(client).json()["job_id"]  # its rows and entries share pages with the deleted call's
+            job_id = submit(client, f"{CALL}\nCaller: And {PHRASE}.").json()["job_id"]
+            assert api.wait(kept)["status"] == api.wait(job_id)["status"] == "completed"
+            asked = client.post(f"/v1/jobs/{job_id}/questions", json={"questions": [{"question": "What else?"}]})
+            assert asked.status_code == 200 and PHRASE in asked.text
+        # Into the database files, as SQLite's automatic checkpoints do on a busy server.
+        for database in (tmp_path / "data" / "jobs.db", caches[0] / "cache.db"):
+            with closing(sqlite3.connect(database)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        roots = [tmp_path / "data", *caches]
+        assert recoverable(PHRASE, *roots)  # the check finds what is there
+        yield api, job_id, roots
+
+
+def test_delete_leaves_nothing_of_the_call_on_disk(tmp_path: Path) -> None:
+    with call_with_phrase(tmp_path) as (api, job_id, roots), api.client() as client:
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+        assert recoverable(PHRASE, *roots) == []
+        assert len(api.service.caches[0]) > 0  # the other call's answers stay
+    # Deleted rows are zeroed, not just unlinked (this machine's SQLite has it on by default; not every build).
+    with api.service.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    for cache in roots[1:]:
+        with closing(sqlite3.connect(cache / "cache.db")) as conn:
+            assert conn.execute("SELECT value FROM Settings WHERE key = 'sqlite_secure_delete'").fetchall() == [(1,)]
+
+
+def test_retention_leaves_nothing_of_the_call_on_disk(tmp_path: Path) -> None:
+    with call_with_phrase(tmp_path) as (api, job_id, roots):
+        job = api.service.store.get(job_id)
+        assert job is not None
+        aged = time.time() - 3600
+        os.utime(api.service.blobs.path(job.input_sha256), (aged, aged))
+        swept = api.service.maintenance.sweep(now=time.time() + 169 * 3600)
+        assert job_id in swept["expired"]
+        assert recoverable(PHRASE, *roots) == []
 
 
 def test_delete_while_running_stops_the_job(tmp_path: Path) -> None:
@@ -459,23 +620,86 @@ def test_webhook_is_signed_and_retried(tmp_path: Path) -> None:
     assert deliveries[0]["status"] == "delivered" and deliveries[0]["attempts"] == 2
 
 
+@contextmanager
+def hanging_receiver() -> Iterator[tuple[str, list[int]]]:
+    """Reads each webhook and never answers; yields its URL and how many requests hang at each arrival."""
+    release = threading.Event()
+    open_now: list[int] = [0]
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
+            self.rfile.read(int(self.headers["content-length"]))
+            with lock:
+                open_now[0] += 1
+                seen.append(open_now[0])
+            release.wait(60)
+            with lock:
+                open_now[0] -= 1
+
+    with serve_handler(Handler, "/hooks/hang") as url:
+        try:
+            yield url, seen
+        finally:
+            release.set()
+
+
+def test_a_tenant_whose_receiver_hangs_does_not_delay_another_tenants_webhook(tmp_path: Path) -> None:
+    with (
+        hanging_receiver() as (hang_url, hanging),
+        webhook_receiver() as (fast_url, fast),
+        running_api(tmp_path, webhook_timeout_s=5, webhook_backoff_s=60) as api,
+    ):
+        fast.failures = 0
+        with api.client() as slow_tenant:
+            slow_jobs = [
+                submit(slow_tenant, f"{CALL}\nRep: {n}", pipeline="transcribe", webhook_url=hang_url).json()["job_id"]
+                for n in range(4)
+            ]
+        for job_id in slow_jobs:
+            api.wait(job_id)
+        wait_for(lambda: hanging, 10, "the first hanging delivery")
+        with api.client(api.other_key) as fast_tenant:
+            started = time.monotonic()
+            job_id = submit(fast_tenant, pipeline="transcribe", webhook_url=fast_url).json()["job_id"]
+            wait_for(lambda: fast.bodies, 30, "the other tenant's webhook")
+            waited = time.monotonic() - started
+        pending = [row for j in slow_jobs for row in api.service.store.webhooks(j) if row["status"] == "pending"]
+    assert json.loads(fast.bodies[0][0])["job_id"] == job_id
+    assert waited < 4.0  # one hanging delivery alone held the queue for webhook_timeout_s (5 s) each
+    assert len(pending) == 4 and max(hanging) == 1  # the slow tenant holds one delivery at a time
+
+
 def test_health_readiness_metrics_and_docs(api: Api) -> None:
+    admin = api.service.keys.create("scraper", frozenset({"admin"}), "ops")
     with api.client() as client:
         job_id = submit(client).json()["job_id"]
         api.wait(job_id)
+        with api.client(api.other_key) as other:
+            other_job = submit(other, pipeline="transcribe", webhook_url="http://127.0.0.1:9/hooks/other").json()
+            api.wait(other_job["job_id"], key=api.other_key)
         assert client.get("/healthz").json()["status"] == "ok"
         ready = client.get("/readyz").json()
         assert ready["status"] == "ready" and set(ready["checks"]) == {"database", "queue", "model"}
-        metrics = client.get("/metrics").text
+        refused = client.get("/metrics")  # a tenant's key: ingest, insights:read
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "auth.forbidden"
+        with httpx.Client(base_url=api.url) as anonymous:
+            assert anonymous.get("/metrics").status_code == 401
+        with api.client(admin.key) as scraper:
+            metrics = scraper.get("/metrics").text
         docs = client.get("/docs").text
         assert "/static-offline-docs/swagger-ui-bundle.js" in docs  # no CDN: the service runs offline
         assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
         spec = client.get("/openapi.json").json()
-    assert 'llm_sentiment_jobs{state="completed"} 1.0' in metrics
+    assert 'llm_sentiment_jobs{state="completed"} 2.0' in metrics  # counts over every tenant, nothing per tenant
+    keys = [info.id for info in api.service.keys.list()]
+    for tenant_data in ("qa-team", "other-team", job_id, other_job["job_id"], "hooks/other", *keys):
+        assert tenant_data not in metrics
     assert 'llm_sentiment_stage_seconds_count{stage="analyzing"} 1.0' in metrics
     assert 'llm_sentiment_llm_tokens_total{kind="prompt",model="fake"}' in metrics
     assert 'llm_sentiment_llm_requests_total{cache="miss",model="fake"}' in metrics
-    assert 'llm_sentiment_http_request_seconds_count{method="POST",route="/v1/transcripts",status="202"} 1.0' in metrics
+    assert 'llm_sentiment_http_request_seconds_count{method="POST",route="/v1/transcripts",status="202"} 2.0' in metrics
     assert {"/v1/transcripts", "/v1/jobs/{job_id}", "/v1/chat/completions"} <= set(spec["paths"])
     assert "multipart/form-data" in spec["paths"]["/v1/transcripts"]["post"]["requestBody"]["content"]
 

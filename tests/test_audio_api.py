@@ -10,7 +10,7 @@ import httpx
 
 from llm_sentiment.fake_llm import FakeLLM, schema_answer
 
-from .test_api import running_api, stored_files, submit
+from .test_api import recoverable, running_api, stored_files, submit
 
 
 def ingest(client: httpx.Client, path: Path, headers: dict[str, str] | None = None, **fields: str) -> httpx.Response:
@@ -36,7 +36,8 @@ def test_a_recording_is_transcribed_analysed_and_viewed(tmp_path: Path, spoken_c
         assert replay.json()["job_id"] == job["job_id"] and replay.headers["idempotent-replayed"] == "true"
         done = api.wait(job["job_id"], timeout_s=180)
         assert done["status"] == "completed", done
-        assert 'stage="transcribing"' in client.get("/metrics").text  # the worker's stage latency
+        with api.client(api.service.keys.create("scraper", frozenset({"admin"}), "ops").key) as scraper:
+            assert 'stage="transcribing"' in scraper.get("/metrics").text  # the worker's stage latency
         transcript = client.get(f"/v1/transcripts/{job['job_id']}").json()["transcript"]
         assert transcript["source_format"] == "audio" and transcript["role_mapping"]["source"] == "channel"
         customer = " ".join(s["text"] for s in transcript["segments"] if s["role"] == "customer").lower()
@@ -69,6 +70,17 @@ def test_a_recording_is_transcribed_analysed_and_viewed(tmp_path: Path, spoken_c
         refused = client.get(f"/v1/insights/{again.json()['job_id']}")
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "job.not_analyzed"
         assert len(stored_files(api.service)) == 1  # stored once per content hash
+
+
+def test_deleting_a_recordings_job_evicts_its_cached_transcript(tmp_path: Path, spoken_call: Any) -> None:
+    with audio_api(tmp_path) as api, api.client() as client:
+        job_id = ingest(client, spoken_call.path, pipeline="transcribe").json()["job_id"]
+        assert api.wait(job_id, timeout_s=180)["status"] == "completed"
+        segments = client.get(f"/v1/transcripts/{job_id}").json()["transcript"]["segments"]
+        word = max((w for s in segments for w in s["text"].split()), key=len)
+        assert recoverable(word, tmp_path / "transcripts")
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+        assert recoverable(word, tmp_path / "data", tmp_path / "transcripts") == []
 
 
 def test_wrong_content_is_refused_with_the_audio_error_and_nothing_is_kept(tmp_path: Path) -> None:

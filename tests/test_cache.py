@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_sentiment.analyze import Analyzer
-from llm_sentiment.cache import CachedLLM, ResponseCache
+from llm_sentiment.cache import CachedLLM, JsonCache, ResponseCache, tagged
 from llm_sentiment.fake_llm import FakeLLM
 from llm_sentiment.formats import load_transcript
 from llm_sentiment.llm import ChatMessage, LLMRequest
@@ -66,3 +66,25 @@ def test_cached_value_on_disk_is_readable_json(tmp_path: Path) -> None:
     cache.close()
     (raw,) = sqlite3.connect(tmp_path / "c" / "cache.db").execute("SELECT value FROM Cache").fetchone()
     assert json.loads(zlib.decompress(raw))["content"] == "plain answer"
+
+
+def test_entries_stored_for_a_call_are_evicted_with_its_tag(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "answers")
+    llm = CachedLLM(FakeLLM(respond=lambda request: request.messages[0].content), cache)
+
+    def ask(text: str) -> None:
+        llm.complete(LLMRequest(model="m", messages=[ChatMessage(role="user", content=text)]))
+
+    with tagged("a" * 64):
+        ask("call a, question 1")
+        ask("call a, question 2")
+    with tagged("b" * 64):
+        ask("call b")
+    ask("no call")
+    assert cache.evict("a" * 64) == 2
+    assert len(cache) == 2 and cache.evict("a" * 64) == 0
+    transcripts = JsonCache(tmp_path / "transcripts")
+    transcripts.set_json("transcript:x", {"text": "call b"}, tag="b" * 64)
+    assert transcripts.evict("b" * 64) == 1 and len(transcripts) == 0
+    cache.close()
+    transcripts.close()

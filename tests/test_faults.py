@@ -179,7 +179,8 @@ def test_celery_workers_on_redis_survive_a_killed_worker(tmp_path: Path, stub: t
                 )
                 counts = completions(store, job_ids)
                 claims = Counter(j for j in job_ids for e in store.events(j) if e["event"] == "claimed")
-                metrics = client.get("/metrics").text
+                scraper = app.state.service.keys.create("scraper", frozenset({"admin"}), "ops").key
+                metrics = client.get("/metrics", headers={"authorization": scraper}).text
         finally:
             for worker in workers:
                 worker.stop()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from llm_sentiment.blobs import BlobStore
+from llm_sentiment.cache import JsonCache
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
 from llm_sentiment.jobs import JobOptions, JobStore, NewJob, metadata
 from llm_sentiment.settings import Settings
@@ -41,10 +42,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
 
 
 def new_job(
-    sha: str = "a" * 64, key: str | None = None, request_hash: str = "h1", webhook: str | None = None
+    sha: str = "a" * 64,
+    key: str | None = None,
+    request_hash: str = "h1",
+    webhook: str | None = None,
+    tenant: str = "t1",
 ) -> NewJob:
     return NewJob(
-        tenant_id="t1",
+        tenant_id=tenant,
         kind="transcript",
         pipeline="full-analysis",
         input_sha256=sha,
@@ -141,6 +146,36 @@ def test_maintenance_abandons_redispatches_and_expires(tmp_path: Path, store: Jo
     assert not blobs.path(sha).exists()
 
 
+def test_an_input_left_by_a_short_retention_goes_once_past_the_grace(tmp_path: Path, store: JobStore) -> None:
+    """A retention shorter than the blob grace: the sweep that expires the job finds its input too young."""
+    settings = Settings(data_dir=tmp_path, retention_hours=0.01)  # 36 s
+    blobs = BlobStore(tmp_path / "inputs")
+    cache = JsonCache(tmp_path / "answers")
+    maintenance = Maintenance(store, blobs, settings, caches=[cache])
+    orphan, used, uploaded = (blobs.put(f"Agent: hi\nCustomer: call {n}".encode(), limit=1000)[0] for n in range(3))
+    job, _ = store.create(new_job(sha=orphan))
+    store.create(new_job(sha=used))
+    store.add_upload("t1", uploaded, 10, ttl_s=3600)
+    claimed = store.claim("w", lease_s=30, max_attempts=3, job_id=job.id)
+    assert claimed is not None
+    assert store.finish(job.id, claimed.token, worker="w", retention_s=36, analysis_json="{}")
+
+    assert maintenance.sweep(now=time.time() + 40)["expired"] == [job.id]
+    assert blobs.path(orphan).exists()  # too young: an upload of the same bytes may be under way
+    aged = time.time() - 3600
+    for sha in (orphan, used, uploaded):
+        os.utime(blobs.path(sha), (aged, aged))
+    maintenance.sweep(now=time.time() + 400)  # the next look for orphans, the upload still live
+    assert not blobs.path(orphan).exists()
+    assert blobs.path(used).exists() and blobs.path(uploaded).exists()
+    # An answer stored for a job deleted meanwhile (or on another node) goes at the next look.
+    cache.set_json("answer:1", {"content": "late"}, tag=orphan)
+    cache.set_json("answer:2", {"content": "kept"}, tag=used)
+    maintenance.sweep(now=time.time() + 800)
+    assert cache.tags() == {used}
+    cache.close()
+
+
 def test_webhook_waits_in_the_outbox_with_the_result(store: JobStore) -> None:
     job, _ = store.create(new_job(webhook="https://hooks.example.com/x"))
     claimed = store.claim("w", lease_s=30, max_attempts=3)
@@ -152,6 +187,26 @@ def test_webhook_waits_in_the_outbox_with_the_result(store: JobStore) -> None:
     store.webhook_result(delivery.id, delivered=False, error="HTTP 503", next_at=0.0)
     retry = store.claim_webhook(lease_s=30)
     assert retry is not None and retry.attempts == 1
+
+
+def test_a_tenant_has_one_webhook_in_flight_at_a_time(store: JobStore) -> None:
+    """One tenant's hanging receiver holds one delivery; the claim passes over its others to other tenants."""
+    for tenant, n in (("slow", 3), ("fast", 1)):
+        for i in range(n):
+            job, _ = store.create(new_job(webhook=f"https://{tenant}.example.com/{i}", tenant=tenant))
+            claimed = store.claim("w", lease_s=30, max_attempts=3, job_id=job.id)
+            assert claimed is not None
+            assert store.finish(job.id, claimed.token, worker="w", retention_s=60, webhook_body="{}")
+    first = store.claim_webhook(lease_s=30)
+    second = store.claim_webhook(lease_s=30)
+    assert first is not None and first.tenant_id == "slow"
+    assert second is not None and second.tenant_id == "fast"
+    assert store.claim_webhook(lease_s=30) is None  # "slow" has one in flight already
+    store.webhook_result(first.id, delivered=False, error="timed out", next_at=0.0)
+    again = store.claim_webhook(lease_s=30)
+    assert again is not None and again.tenant_id == "slow"
+    assert store.claim_webhook(lease_s=30) is None
+    assert store.claim_webhook(lease_s=30, now=time.time() + 31) is not None  # a dead sender's lease expires
 
 
 def test_blobs_are_content_addressed_and_refused_whole(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from llm_sentiment.errors import OneRoleError, RolesSpecError
 from llm_sentiment.formats import parse_transcript
 from llm_sentiment.roles import assign_roles, parse_roles_spec
+from llm_sentiment.transcript import Segment, Transcript
 
 
 def _roles(text: str, spec: str | None = None) -> tuple[dict[str, str], str]:
@@ -69,3 +72,25 @@ def test_bad_spec(spec: str) -> None:
 def test_spec_naming_an_unknown_speaker() -> None:
     with pytest.raises(RolesSpecError, match="not in the transcript"):
         _roles("Rep: hi\nCaller: hello\n", "Agent=agent")
+
+
+class _CountingSegments(list[Segment]):
+    """The transcript's segment list, counting every segment a loop over it visits."""
+
+    visited = 0
+
+    def __iter__(self) -> Iterator[Segment]:
+        for segment in super().__iter__():
+            type(self).visited += 1
+            yield segment
+
+
+def test_role_inference_walks_the_segments_a_few_times_not_once_per_speaker() -> None:
+    speakers = 2000  # one segment each: grouping per speaker inside the loop visited 4,000,000
+    transcript = Transcript(segments=[Segment(id=i + 1, speaker=f"S{i}", text="hello there") for i in range(speakers)])
+    transcript.__dict__["segments"] = _CountingSegments(transcript.segments)
+    _CountingSegments.visited = 0
+    assigned = assign_roles(transcript)
+    assert assigned.role_mapping is not None and assigned.role_mapping.source == "inference"
+    assert set(assigned.role_mapping.speakers.values()) == {"agent", "customer"}
+    assert _CountingSegments.visited <= 5 * speakers

@@ -122,3 +122,13 @@ def test_a_version_extends_another(tmp_path: Path) -> None:
     (tmp_path / "v9" / "version.yaml").write_text("extends: v10\n")
     with pytest.raises(TemplateError, match="loop"):
         PromptSet(tmp_path, "v10")
+
+
+def test_a_version_is_a_name_not_a_path(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    _write(prompts, "system.j2", SYSTEM)
+    (prompts / "v10").mkdir()
+    (prompts / "v10" / "version.yaml").write_text("extends: ../prompts/v9\n")
+    for version in ("..", ".", "v9/..", "../prompts/v9", "v10"):
+        with pytest.raises(TemplateError, match=r"no prompt version .*Available versions: v10, v9"):
+            PromptSet(prompts, version)
