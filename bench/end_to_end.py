@@ -24,14 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_sentiment.analysis import Analysis  # noqa: E402
-from llm_sentiment.analyze import Analyzer  # noqa: E402
-from llm_sentiment.llm import LLMRequest, LLMResponse  # noqa: E402
-from llm_sentiment.pipeline import load_call  # noqa: E402
-from llm_sentiment.router import RouterClient, RouterConfig  # noqa: E402
-from llm_sentiment.scripted_calls import as_transcript, scripted_call  # noqa: E402
+from llm_sentiment.analysis.analyzer import Analyzer  # noqa: E402
+from llm_sentiment.analysis.result import Analysis  # noqa: E402
+from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
+from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call  # noqa: E402
+from llm_sentiment.llm.base import LLMRequest, LLMResponse  # noqa: E402
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig  # noqa: E402
 from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.templates import PromptSet  # noqa: E402
+from llm_sentiment.wiring import load_call  # noqa: E402
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".webm"}
 STAGES = ("transcription", "load", "segments", "notes", "roles", "summary")
@@ -61,9 +61,9 @@ def _scripted(minutes: float, workdir: Path) -> Path:
 def _rendered(minutes: float, layout: str, workdir: Path) -> Path:
     """The scripted call spoken by espeak-ng (agent and customer on their own channels in stereo)."""
     try:
-        from llm_sentiment.render_audio import Turn, render_call
+        from llm_sentiment.evals.synth.render_audio import Turn, render_call
     except ImportError:
-        sys.exit("--render needs llm_sentiment.render_audio (the audio work); use --scripted alone for a transcript")
+        sys.exit("--render needs llm_sentiment.evals.synth.render_audio; use --scripted alone for a transcript")
     lines = scripted_call(minutes, seed=7)
     turns = [Turn(role=line.role, text=line.text, gap_before=0.6) for line in lines]
     path = workdir / f"scripted-{minutes:g}min-{layout}.wav"

@@ -40,8 +40,8 @@ HEALTH_TARGET_P99_MS = 50.0
 def _serve(port: int, data_dir: str, workers: int, delay_s: float, key_file: str) -> None:
     import uvicorn
 
-    from llm_sentiment.api import create_app
-    from llm_sentiment.fake_llm import FakeLLM, schema_answer
+    from llm_sentiment.llm.testing import FakeLLM, schema_answer
+    from llm_sentiment.service.http.app import create_app
     from llm_sentiment.settings import Settings
 
     settings = Settings(data_dir=Path(data_dir), cache=False, rate_limit_per_s=0)

@@ -23,14 +23,14 @@ sys.path.insert(0, str(REPO))
 
 from llama_cpp import Llama, LlamaGrammar  # noqa: E402
 
-from llm_sentiment.answers import LabelAnswer, label_schema  # noqa: E402
-from llm_sentiment.asking import ask  # noqa: E402
+from llm_sentiment.ask.answers import LabelAnswer, label_schema  # noqa: E402
+from llm_sentiment.ask.asking import ask  # noqa: E402
+from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
 from llm_sentiment.assets import ensure, get_asset  # noqa: E402
-from llm_sentiment.cache import CachedLLM, ResponseCache  # noqa: E402
-from llm_sentiment.pipeline import load_call  # noqa: E402
-from llm_sentiment.router import RouterClient, RouterConfig  # noqa: E402
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache  # noqa: E402
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig  # noqa: E402
 from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.templates import PromptSet  # noqa: E402
+from llm_sentiment.wiring import load_call  # noqa: E402
 
 QUESTION = "customer_sentiment"
 

@@ -22,12 +22,12 @@ sys.path.insert(0, str(REPO))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from llm_sentiment.analyze import Analyzer  # noqa: E402
-from llm_sentiment.pipeline import build_llm, load_call  # noqa: E402
-from llm_sentiment.segment_scoring import Scope  # noqa: E402
+from llm_sentiment.analysis.analyzer import Analyzer  # noqa: E402
+from llm_sentiment.analysis.segments import Scope  # noqa: E402
+from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
 from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.templates import PromptSet  # noqa: E402
-from llm_sentiment.units import sentiment_units  # noqa: E402
+from llm_sentiment.transcript.units import sentiment_units  # noqa: E402
+from llm_sentiment.wiring import build_llm, load_call  # noqa: E402
 
 LABELS = ("positive", "neutral", "negative")
 

@@ -1,3 +1,3 @@
-from .cli import main
+from llm_sentiment.cli.main import main
 
 main()

@@ -78,7 +78,7 @@ def settings(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def prompts(settings: Any) -> Any:
-    from llm_sentiment.templates import PromptSet
+    from llm_sentiment.ask.prompts import PromptSet
 
     return PromptSet(settings.prompts_dir, settings.prompts_version)
 
@@ -87,7 +87,7 @@ def scripted_call(name: str) -> Any:
     """A scripted call from tests/fixtures/scripted_calls.json as render_audio turns."""
     import json
 
-    from llm_sentiment.render_audio import Turn
+    from llm_sentiment.evals.synth.render_audio import Turn
 
     calls = json.loads((FIXTURES / "scripted_calls.json").read_text(encoding="utf-8"))
     return [Turn.model_validate(turn) for turn in calls[name]]
@@ -105,7 +105,7 @@ def audio_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def spoken_call(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A short stereo support call rendered with espeak-ng (agent on channel 0), for the HTTP audio tests."""
-    from llm_sentiment.render_audio import Turn, render_call
+    from llm_sentiment.evals.synth.render_audio import Turn, render_call
 
     turns = [
         Turn(role="agent", text="Thank you for calling Acme support. How can I help you today?"),

@@ -7,8 +7,8 @@ import os
 import time
 from typing import Any
 
+from llm_sentiment._util.native_host import Emit, Handler
 from llm_sentiment.errors import DecodeFailedError
-from llm_sentiment.native_host import Emit, Handler
 
 
 def _progress(args: dict[str, Any], emit: Emit) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llm_sentiment.fake_llm import _keyed_logprobs
-from llm_sentiment.llm import LLMRequest, LLMResponse
+from llm_sentiment.llm.base import LLMRequest, LLMResponse
+from llm_sentiment.llm.testing import _keyed_logprobs
 
 PROBS = {
     "negative": {"positive": 0.05, "neutral": 0.15, "negative": 0.8},

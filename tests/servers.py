@@ -23,8 +23,8 @@ import httpx
 import uvicorn
 import yaml
 
-from llm_sentiment.fake_llm import schema_answer
-from llm_sentiment.llm import ChatMessage, LLMRequest
+from llm_sentiment.llm.base import ChatMessage, LLMRequest
+from llm_sentiment.llm.testing import schema_answer
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin" / "llm-sentiment"

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_sentiment.analyze import QUESTION_IDS, question_messages
-from llm_sentiment.answers import (
+from llm_sentiment.analysis.analyzer import QUESTION_IDS, question_messages
+from llm_sentiment.analysis.quotes import QuoteMenu, quote_menu
+from llm_sentiment.ask.answers import (
     OUTPUT_MODELS,
     BatchLabels,
     EvidenceAnswer,
@@ -36,15 +37,14 @@ from llm_sentiment.answers import (
     speaker_schema,
     summary_schema,
 )
-from llm_sentiment.formats import parse_transcript
-from llm_sentiment.grammar import GrammarChecker, to_gbnf
-from llm_sentiment.quotes import QuoteMenu, quote_menu
-from llm_sentiment.roles import assign_roles
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.llm.grammar import GrammarChecker, to_gbnf
+from llm_sentiment.roles.ask import RoleQuestion
+from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
-from llm_sentiment.speaker_roles import RoleQuestion
-from llm_sentiment.templates import PromptSet
-from llm_sentiment.transcript import Transcript
-from llm_sentiment.units import Unit, sentiment_units
+from llm_sentiment.transcript.formats import parse_transcript
+from llm_sentiment.transcript.model import Transcript
+from llm_sentiment.transcript.units import Unit, sentiment_units
 
 NASTY = [
     '"',

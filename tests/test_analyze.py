@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.answers import UserQuestion, evidence_schema
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.grounding import split_sentences
+from llm_sentiment.ask.answers import UserQuestion, evidence_schema
 from llm_sentiment.errors import InvalidAnswerError
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.formats import load_transcript
-from llm_sentiment.grounding import split_sentences
-from llm_sentiment.roles import assign_roles
+from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.roles.rules import assign_roles
+from llm_sentiment.transcript.formats import load_transcript
 
 from .conftest import FIXTURES
 

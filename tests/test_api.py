@@ -21,15 +21,15 @@ from typing import Any
 import httpx
 import pytest
 
-from llm_sentiment.api import create_app
-from llm_sentiment.cache import CachedLLM, ResponseCache
 from llm_sentiment.errors import InvalidAnswerError, ProviderUnavailableError
-from llm_sentiment.fake_llm import FakeLLM, schema_answer
-from llm_sentiment.llm import LLMRequest
-from llm_sentiment.pipeline import build_analyzer, load_call
-from llm_sentiment.service import Service
+from llm_sentiment.llm.base import LLMRequest
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.testing import FakeLLM, schema_answer
+from llm_sentiment.service.http.app import create_app
+from llm_sentiment.service.webhooks import SIGNATURE_HEADER, verify
+from llm_sentiment.service.wiring import Service
 from llm_sentiment.settings import Settings
-from llm_sentiment.webhooks import SIGNATURE_HEADER, verify
+from llm_sentiment.wiring import build_analyzer, load_call
 
 from .conftest import FIXTURES, REPO
 from .servers import QuietHandler, postgres_server, serve_app, serve_handler, wait_for
@@ -138,7 +138,7 @@ def test_transcript_job_runs_the_same_analysis_as_the_cli(api: Api, settings: Se
 
 
 def build_question(fields: dict[str, str]) -> Any:
-    from llm_sentiment.answers import UserQuestion
+    from llm_sentiment.ask.answers import UserQuestion
 
     return UserQuestion(id="q1", **fields)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_sentiment.render_audio import render_call
+from llm_sentiment.evals.synth.render_audio import render_call
 
 from .conftest import scripted_call
 

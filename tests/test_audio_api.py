@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from llm_sentiment.fake_llm import FakeLLM, schema_answer
+from llm_sentiment.llm.testing import FakeLLM, schema_answer
 
 from .test_api import recoverable, running_api, stored_files, submit
 

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.audio import (
+from llm_sentiment.cli.main import main
+from llm_sentiment.errors import AudioTooLongError
+from llm_sentiment.speech.audio import (
     AudioLimits,
     decode,
     identical_channels,
     probe,
     silent_channel,
 )
-from llm_sentiment.cli import main
-from llm_sentiment.errors import AudioTooLongError
 
 RATE = 16000
 

@@ -12,18 +12,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.cli import main
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.behavior import behavioral
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.cli.main import main
 from llm_sentiment.errors import ConfigError, ModelMissingError
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.metrics import behavioral
-from llm_sentiment.pipeline import load_call, transcribe_call
-from llm_sentiment.recording import AudioOptions, TranscriptionResult, recording_roles
-from llm_sentiment.render_audio import RenderedCall, render_call
+from llm_sentiment.evals.synth.render_audio import RenderedCall, render_call
+from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
-from llm_sentiment.transcribe import Transcriber, resolve_model
-from llm_sentiment.transcript import Transcript
+from llm_sentiment.speech.recording import AudioOptions, TranscriptionResult, recording_roles
+from llm_sentiment.speech.whisper import Transcriber, resolve_model
+from llm_sentiment.transcript.model import Transcript
+from llm_sentiment.wiring import load_call, transcribe_call
 
 from .conftest import scripted_call
 
@@ -99,7 +99,7 @@ def test_the_transcript_cache_never_transcribes_twice(
         def call(self, *_args: Any, **_kwargs: Any) -> Any:
             raise AssertionError("transcribed again")
 
-    monkeypatch.setattr("llm_sentiment.recording._speech_host", Untouchable)
+    monkeypatch.setattr("llm_sentiment.speech.recording._speech_host", Untouchable)
     again = transcribe_call(call.path, settings=audio_settings)
     assert again.cache_hit and again.transcript == first.transcript
     with pytest.raises(AssertionError, match="transcribed again"):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from llm_sentiment.auth import KeyStore, RateLimiter, key_from_header, parse_scopes
 from llm_sentiment.errors import InvalidParameterError, RateLimitedError, UnauthorizedError
-from llm_sentiment.jobs import JobStore, api_keys
-from llm_sentiment.webhooks import backoff_s, check_url, sign, verify
+from llm_sentiment.service.auth import KeyStore, RateLimiter, key_from_header, parse_scopes
+from llm_sentiment.service.store.jobs import JobStore, api_keys
+from llm_sentiment.service.webhooks import backoff_s, check_url, sign, verify
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.cache import CachedLLM, JsonCache, ResponseCache, tagged
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.formats import load_transcript
-from llm_sentiment.llm import ChatMessage, LLMRequest
-from llm_sentiment.roles import assign_roles
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.llm.base import ChatMessage, LLMRequest
+from llm_sentiment.llm.cached import CachedLLM, JsonCache, ResponseCache, tagged
+from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.roles.rules import assign_roles
+from llm_sentiment.transcript.formats import load_transcript
 
 from .conftest import FIXTURES
 from .test_analyze import _queue_clean_run

@@ -14,8 +14,8 @@ import yaml
 
 from llm_sentiment.errors import DatasetError
 from llm_sentiment.evals.dataset import EvalCall, load_call, load_dataset, schema_json
-from llm_sentiment.formats import parse_plain_text
-from llm_sentiment.pipeline import load_call as load_transcript_file
+from llm_sentiment.transcript.formats import parse_plain_text
+from llm_sentiment.wiring import load_call as load_transcript_file
 
 from .conftest import REPO
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli import main
+from llm_sentiment.cli.main import main
 from llm_sentiment.errors import BelowThresholdError, ConfigError, DatasetError, EvalFileError, InvalidAnswerError
 from llm_sentiment.evals.dataset import load_dataset
 from llm_sentiment.evals.evaluate import EvalRequest, evaluate
 from llm_sentiment.evals.results import load_results
-from llm_sentiment.fake_llm import FakeLLM
+from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.settings import Settings
 
 from .conftest import FIXTURES
@@ -222,7 +222,7 @@ def test_calibration_is_fitted_on_dev_and_written_for_the_prompt_version(tmp_pat
     assert fitted is not None and fitted["customer"].dev_calls == 1  # only t1 is in dev
     written = tmp_path / "out" / "calibration" / "v1" / "calibration.yaml"
     assert written in outcome.written
-    from llm_sentiment.templates import PromptSet
+    from llm_sentiment.ask.prompts import PromptSet
 
     prompts = tmp_path / "prompts"
     (prompts / "v9").mkdir(parents=True)
@@ -273,7 +273,7 @@ def test_dataset_selection_by_split_subset_and_limit(settings: Settings) -> None
 
 
 def test_full_pipeline_scores_segments_trends_and_resolution(tmp_path: Path, settings: Settings) -> None:
-    from llm_sentiment.fake_llm import schema_answer
+    from llm_sentiment.llm.testing import schema_answer
 
     llm = FakeLLM(model="local/qwen2.5-coder-1.5b", respond=schema_answer)
     outcome = evaluate(request(tmp_path, parts=("segments", "summary"), lexicon=False), settings, llm=llm)
@@ -290,7 +290,7 @@ def test_full_pipeline_scores_segments_trends_and_resolution(tmp_path: Path, set
 
 
 def test_audio_calls_are_spoken_transcribed_and_scored_apart(tmp_path: Path, audio_settings: Settings) -> None:
-    from llm_sentiment.fake_llm import schema_answer
+    from llm_sentiment.llm.testing import schema_answer
 
     llm = FakeLLM(model="local/qwen2.5-coder-1.5b", respond=schema_answer)
     outcome = evaluate(request(tmp_path, limit=1, audio=True, lexicon=False), audio_settings, llm=llm)

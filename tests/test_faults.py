@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from llm_sentiment.api import create_app
-from llm_sentiment.auth import KeyStore
-from llm_sentiment.jobs import JobStore
+from llm_sentiment.service.auth import KeyStore
+from llm_sentiment.service.http.app import create_app
+from llm_sentiment.service.store.jobs import JobStore
 from llm_sentiment.settings import Settings
 
 from .servers import (

@@ -11,7 +11,7 @@ from llm_sentiment.errors import (
     InvalidTranscriptError,
     UnknownFormatError,
 )
-from llm_sentiment.formats import load_transcript, parse_transcript
+from llm_sentiment.transcript.formats import load_transcript, parse_transcript
 
 from .conftest import FIXTURES
 

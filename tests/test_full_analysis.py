@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.pipeline import load_call
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.settings import Settings
-from llm_sentiment.units import sentiment_units
+from llm_sentiment.transcript.units import sentiment_units
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 

@@ -11,10 +11,10 @@ import pytest
 import requests
 import yaml
 
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.gateway import GatewayMessage, fill, transcript_text
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.router import RouterConfig
+from llm_sentiment.llm.litellm import RouterConfig
+from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.service.gateway import GatewayMessage, fill, transcript_text
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES, REPO
 from .test_api import running_api

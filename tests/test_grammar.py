@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_sentiment.analysis import Provenance
-from llm_sentiment.answers import LabelAnswer
-from llm_sentiment.asking import ANY_JSON_OBJECT, ask
+from llm_sentiment.analysis.result import Provenance
+from llm_sentiment.ask.answers import LabelAnswer
+from llm_sentiment.ask.asking import ANY_JSON_OBJECT, ask
 from llm_sentiment.errors import InvalidGrammarError
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.grammar import GrammarChecker, gbnf_literal, to_gbnf
-from llm_sentiment.llm import ChatMessage
+from llm_sentiment.llm.base import ChatMessage
+from llm_sentiment.llm.grammar import GrammarChecker, gbnf_literal, to_gbnf
+from llm_sentiment.llm.testing import FakeLLM
 
 QUOTED = {"type": "object", "properties": {"q": {"type": "string", "enum": ['The box says "waterproof".']}}}
 
@@ -77,7 +77,7 @@ def test_a_rejected_grammar_is_asked_again_as_any_json_object(caplog: pytest.Log
     llm = FakeLLM()
     llm.enqueue(InvalidGrammarError("llama.cpp cannot parse the answer's grammar", fragment="expecting name at x"))
     llm.enqueue({"label": "negative", "confidence": 0.8})
-    with caplog.at_level(logging.WARNING, logger="llm_sentiment.asking"):
+    with caplog.at_level(logging.WARNING, logger="llm_sentiment.ask.asking"):
         answered = ask(
             llm,
             model="fake",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from llm_sentiment.grounding import ground_quote, normalise, quotable_sentences, split_sentences
-from llm_sentiment.transcript import Segment
+from llm_sentiment.analysis.grounding import ground_quote, normalise, quotable_sentences, split_sentences
+from llm_sentiment.transcript.model import Segment
 
 SEGMENTS = [
     Segment(id=1, speaker="Rep", role="agent", start=0.0, end=3.0, text="Thank you for calling. How can I help?"),

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from llm_sentiment.blobs import BlobStore
-from llm_sentiment.cache import JsonCache
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
-from llm_sentiment.jobs import JobOptions, JobStore, NewJob, metadata
+from llm_sentiment.llm.cached import JsonCache
+from llm_sentiment.service.blobs import BlobStore
+from llm_sentiment.service.store.jobs import JobOptions, JobStore, NewJob, metadata
+from llm_sentiment.service.worker import Maintenance
 from llm_sentiment.settings import Settings
-from llm_sentiment.worker import Maintenance
 
 from .servers import postgres_server
 

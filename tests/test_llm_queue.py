@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from llm_sentiment.errors import QueueFullError
-from llm_sentiment.fair_queue import FairQueue
-from llm_sentiment.fake_llm import FakeLLM, schema_answer
+from llm_sentiment.llm.testing import FakeLLM, schema_answer
+from llm_sentiment.service.fair_queue import FairQueue
 
 from .servers import wait_for
 from .test_api import Api, running_api

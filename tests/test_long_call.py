@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.long_calls import estimate_tokens
+from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import ConfigError
-from llm_sentiment.roles import assign_roles
-from llm_sentiment.scripted_calls import as_transcript, scripted_call
+from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
+from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
-from llm_sentiment.text_report import render_text
-from llm_sentiment.windows import estimate_tokens
+from llm_sentiment.views.text import render_text
 
 from .schema_llm import SchemaLLM
 

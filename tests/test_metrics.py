@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_sentiment.metrics import behavioral, longest_monologue, merge, response_gaps
-from llm_sentiment.transcript import Segment, Transcript
+from llm_sentiment.analysis.behavior import behavioral, longest_monologue, merge, response_gaps
+from llm_sentiment.transcript.model import Segment, Transcript
 
 
 def _seg(i: int, role: str, start: float, end: float, text: str = "one two three four") -> Segment:

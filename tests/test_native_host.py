@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from llm_sentiment._util.native_host import DeadlineExceededError, HostError, NativeHost
 from llm_sentiment.errors import DecodeFailedError, NativeCrashError, error_class
-from llm_sentiment.native_host import DeadlineExceededError, HostError, NativeHost
 
 
 @pytest.fixture

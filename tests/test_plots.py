@@ -6,14 +6,14 @@ import json
 import struct
 from pathlib import Path
 
-from llm_sentiment.aggregate import timeline
-from llm_sentiment.analysis import Analysis
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.plots import timeline_png
-from llm_sentiment.scoring import Thresholds
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.result import Analysis
+from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.analysis.timeline import timeline
+from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
+from llm_sentiment.views.plot import timeline_png
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 from .schema_llm import SchemaLLM

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.answers import NotesAnswer, UserQuestion
-from llm_sentiment.asking import ask
-from llm_sentiment.formats import parse_transcript
-from llm_sentiment.llm import ChatMessage
-from llm_sentiment.roles import assign_roles
-from llm_sentiment.router import RouterClient, RouterConfig
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.ask.answers import NotesAnswer, UserQuestion
+from llm_sentiment.ask.asking import ask
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.llm.base import ChatMessage
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
+from llm_sentiment.transcript.formats import parse_transcript
 
 pytestmark = pytest.mark.real_model
 
@@ -83,7 +83,7 @@ def test_a_schema_without_a_grammar_is_asked_unconstrained_and_validated(
         "properties": {"notes": {"type": "string", "pattern": r"^\p{L}[\p{L} ,.]*$"}},
         "required": ["notes"],
     }
-    with caplog.at_level(logging.WARNING, logger="llm_sentiment.asking"):
+    with caplog.at_level(logging.WARNING, logger="llm_sentiment.ask.asking"):
         answered = ask(
             router,
             model=MODEL,

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.cache import CachedLLM, ResponseCache
-from llm_sentiment.llm import ChatMessage, LLMRequest
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.router import RouterClient, RouterConfig
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.llm.base import ChatMessage, LLMRequest
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 

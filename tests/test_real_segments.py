@@ -9,17 +9,17 @@ import pytest
 from assemblyai.types import TranscriptResponse
 from deepgram.types import ReadV1Response
 
-from llm_sentiment import views
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.cache import CachedLLM, ResponseCache
-from llm_sentiment.grounding import split_sentences
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.roles import assign_roles
-from llm_sentiment.router import RouterClient, RouterConfig
-from llm_sentiment.scoring import Thresholds
-from llm_sentiment.scripted_calls import as_transcript, scripted_call
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.grounding import split_sentences
+from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
+from llm_sentiment.views import vendors as views
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 

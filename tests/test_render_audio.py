@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llm_sentiment.metrics import behavioral
-from llm_sentiment.render_audio import Turn, render_call
-from llm_sentiment.transcript import Transcript
+from llm_sentiment.analysis.behavior import behavioral
+from llm_sentiment.evals.synth.render_audio import Turn, render_call
+from llm_sentiment.transcript.model import Transcript
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:

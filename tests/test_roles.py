@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import pytest
 
 from llm_sentiment.errors import OneRoleError, RolesSpecError
-from llm_sentiment.formats import parse_transcript
-from llm_sentiment.roles import assign_roles, parse_roles_spec
-from llm_sentiment.transcript import Segment, Transcript
+from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
+from llm_sentiment.transcript.formats import parse_transcript
+from llm_sentiment.transcript.model import Segment, Transcript
 
 
 def _roles(text: str, spec: str | None = None) -> tuple[dict[str, str], str]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from llm_sentiment.errors import AllModelsFailedError, ConfigError, ProviderRejectedError
-from llm_sentiment.llm import ChatMessage, LLMRequest
-from llm_sentiment.router import RouterClient, RouterConfig
+from llm_sentiment.llm.base import ChatMessage, LLMRequest
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig
 
 from .stub_server import openai_stub
 

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from llm_sentiment.llm import TokenLogprob
-from llm_sentiment.scoring import Thresholds, from_model, from_probabilities, label_probabilities
+from llm_sentiment.analysis.scoring import Thresholds, from_model, from_probabilities, label_probabilities
+from llm_sentiment.llm.base import TokenLogprob
 
 T = Thresholds()
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from llm_sentiment.analyze import Analyzer
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.segments import Scope, batch_lines
 from llm_sentiment.errors import InvalidAnswerError
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.segment_scoring import Scope, batch_lines
+from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.settings import Settings
-from llm_sentiment.units import sentiment_units
+from llm_sentiment.transcript.units import sentiment_units
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 
@@ -152,7 +152,7 @@ def test_sentences_of_a_long_turn_are_quoted_and_keyed(prompts: Any, tmp_path: P
 
 
 def test_batches_hold_a_bounded_number_of_lines_and_tokens(prompts: Any, tmp_path: Path) -> None:
-    from llm_sentiment.transcript import Segment, Transcript
+    from llm_sentiment.transcript.model import Segment, Transcript
 
     long_turn = " ".join(["an unusually long line of words"] * 9) + "."
     call = Transcript(segments=[Segment(id=i, speaker="A", text=long_turn) for i in range(1, 13)])

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from llm_sentiment.errors import OneRoleError, RolesSpecError
-from llm_sentiment.fake_llm import FakeLLM
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.recording import AudioOptions, _cache_key
-from llm_sentiment.roles import assign_roles, channel_mapping, parse_channels_spec, roles_by_segment
-from llm_sentiment.speaker_roles import CONFIRMED_CONFIDENCE, OVERRULED_CONFIDENCE, RoleQuestion, diarized_roles
-from llm_sentiment.transcribe import _speech, _split
-from llm_sentiment.transcript import Segment, Transcript
+from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.roles.ask import CONFIRMED_CONFIDENCE, OVERRULED_CONFIDENCE, RoleQuestion, diarized_roles
+from llm_sentiment.roles.rules import assign_roles, channel_mapping, parse_channels_spec, roles_by_segment
+from llm_sentiment.speech.recording import AudioOptions, _cache_key
+from llm_sentiment.speech.whisper import _speech, _split
+from llm_sentiment.transcript.model import Segment, Transcript
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 
@@ -187,7 +187,7 @@ def test_hallucination_guard_and_pause_splitting() -> None:
 
 
 def test_transcript_cache_key_covers_audio_model_and_options(audio_settings: Any) -> None:
-    from llm_sentiment.transcribe import Transcriber
+    from llm_sentiment.speech.whisper import Transcriber
 
     tiny = Transcriber(audio_settings)
     base = Transcriber(audio_settings, "whisper-base")
@@ -205,9 +205,9 @@ def test_transcript_cache_key_covers_audio_model_and_options(audio_settings: Any
 
 
 def test_subtitles_escape_and_label_roles(tmp_path: Path) -> None:
-    from llm_sentiment.audio import AudioInfo
-    from llm_sentiment.recording import TranscriptionResult
-    from llm_sentiment.transcript_views import render_srt, render_text, render_vtt
+    from llm_sentiment.speech.audio import AudioInfo
+    from llm_sentiment.speech.recording import TranscriptionResult
+    from llm_sentiment.views.subtitles import render_srt, render_text, render_vtt
 
     t = _call(("Channel 0", "Thank you for calling <Acme> & co."), ("Channel 1", "a --> b"))
     t = t.with_roles(channel_mapping(t, ("agent", "customer"), given=True)[0])

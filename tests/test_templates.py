@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
+from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import TemplateError
-from llm_sentiment.formats import parse_transcript
-from llm_sentiment.roles import assign_roles
-from llm_sentiment.templates import PromptSet
-from llm_sentiment.units import sentiment_units
+from llm_sentiment.roles.rules import assign_roles
+from llm_sentiment.transcript.formats import parse_transcript
+from llm_sentiment.transcript.units import sentiment_units
 
 
 def _call(text: str) -> Any:
@@ -17,8 +17,8 @@ def _call(text: str) -> Any:
 
 
 def test_every_template_has_front_matter_and_a_known_output(prompts: Any) -> None:
-    from llm_sentiment.answers import OUTPUT_MODELS
-    from llm_sentiment.templates import SYSTEM_IDS
+    from llm_sentiment.ask.answers import OUTPUT_MODELS
+    from llm_sentiment.ask.prompts import SYSTEM_IDS
 
     assert {"system", "customer_sentiment", "agent_sentiment", "overall_sentiment", "evidence", "custom"} <= set(
         prompts.templates
@@ -40,7 +40,7 @@ def test_transcript_is_data_not_template_source(prompts: Any) -> None:
 
 
 def test_questions_naming_the_same_system_template_share_one_prefix(prompts: Any) -> None:
-    from llm_sentiment.analyze import QUESTION_IDS, question_messages
+    from llm_sentiment.analysis.analyzer import QUESTION_IDS, question_messages
 
     call = _call("Agent: Hello there.\nCustomer: Hi, my bill is wrong.\n")
     by_system: dict[str, set[str]] = {}
@@ -54,7 +54,7 @@ def test_questions_naming_the_same_system_template_share_one_prefix(prompts: Any
 
 
 def test_a_label_question_can_be_asked_after_its_own_short_system_message(tmp_path: Path) -> None:
-    from llm_sentiment.analyze import question_messages
+    from llm_sentiment.analysis.analyzer import question_messages
 
     _write(tmp_path, "system.j2", SYSTEM)
     _write(tmp_path, "short.j2", "---\nid: short\nversion: '9'\ndescription: s\n---\nJudge the lines.")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_sentiment.transcript import Segment, Transcript, Word
-from llm_sentiment.units import SECONDS_PER_WORD, estimated_times, sentiment_units
+from llm_sentiment.transcript.model import Segment, Transcript, Word
+from llm_sentiment.transcript.units import SECONDS_PER_WORD, estimated_times, sentiment_units
 
 LONG = (
     "I understand, and I apologize for the trouble. Right. I've issued a refund for the duplicate charge. "

@@ -10,13 +10,13 @@ import pytest
 from assemblyai.types import SentimentType, TranscriptResponse, TranscriptStatus
 from deepgram.types import ReadV1Response
 
-from llm_sentiment import views
-from llm_sentiment.analysis import Analysis
-from llm_sentiment.analyze import Analyzer
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.scoring import Thresholds
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.result import Analysis
+from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
+from llm_sentiment.views import vendors as views
+from llm_sentiment.wiring import load_call
 
 from .conftest import FIXTURES
 from .schema_llm import SchemaLLM

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llm_sentiment.analysis.long_calls import WindowPlan, estimate_tokens, plan_windows
 from llm_sentiment.errors import CallTooLongError
-from llm_sentiment.windows import WindowPlan, estimate_tokens, plan_windows
 
 
 def test_a_call_that_fits_is_one_window() -> None:

@@ -6,16 +6,15 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analysis import LABELS
+from llm_sentiment.analysis.result import LABELS
 from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
 from llm_sentiment.evals.dataset import RESOLUTIONS, TRENDS
 from llm_sentiment.evals.metrics.accuracy import accuracy
 from llm_sentiment.evals.metrics.confusion import Matrix, confusion_matrix
+from llm_sentiment.evals.metrics.f1 import ClassScores, macro_f1, per_class
 from llm_sentiment.evals.metrics.kappa import cohen_kappa
 from llm_sentiment.evals.metrics.regression import score_mae
 from llm_sentiment.evals.metrics.summary import mean, percentile, rate
-
-from .metrics.f1 import ClassScores, macro_f1, per_class
 
 Cost = Callable[[str, int, int], float | None]
 """(model, prompt tokens, completion tokens) -> USD, or None when the price is unknown."""

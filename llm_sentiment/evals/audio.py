@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llm_sentiment.evals.dataset import EvalCall, load_dataset
-from llm_sentiment.pipeline import load_call
-from llm_sentiment.render_audio import Turn, render_call
-from llm_sentiment.transcript import Transcript
+from llm_sentiment.evals.synth.render_audio import Turn, render_call
+from llm_sentiment.transcript.model import Transcript
+from llm_sentiment.wiring import load_call
 
 _GAP_S = 0.4
 

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llm_sentiment.analysis import Label
+from llm_sentiment.analysis.result import Label
 from llm_sentiment.errors import ConfigError
 from llm_sentiment.evals.cases import CaseResult, TargetKey, empty_case
 from llm_sentiment.evals.dataset import EvalCall, Trend
-from llm_sentiment.transcript import Role, Transcript
+from llm_sentiment.transcript.model import Role, Transcript
 
 BASELINE_ID = "baseline:vader"
 _CUT = 0.05

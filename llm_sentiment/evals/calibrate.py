@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llm_sentiment.analysis import LABELS, Label
+from llm_sentiment.analysis.result import LABELS, Label
+from llm_sentiment.analysis.scoring import Band, Thresholds
 from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
-from llm_sentiment.scoring import Band, Thresholds
-
-from .metrics.f1 import macro_f1
+from llm_sentiment.evals.metrics.f1 import macro_f1
 
 _STEP = 0.05
 _DEFAULT = Thresholds()

@@ -10,12 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.aggregate import Placed, place, tally
-from llm_sentiment.analysis import Analysis, Label, Sentiment
-from llm_sentiment.analysis import Resolution as FoundResolution
+from llm_sentiment.analysis.result import Analysis, Label, Sentiment
+from llm_sentiment.analysis.result import Resolution as FoundResolution
+from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.analysis.timeline import Placed, place, tally
 from llm_sentiment.evals.dataset import EvalCall, Resolution, RoleLabels, Split, Trend
-from llm_sentiment.scoring import Thresholds
-from llm_sentiment.transcript import Transcript
+from llm_sentiment.transcript.model import Transcript
 
 TargetKey = Literal["customer", "agent", "overall"]
 TARGETS: tuple[TargetKey, ...] = ("customer", "agent", "overall")

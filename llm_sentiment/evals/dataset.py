@@ -14,10 +14,10 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llm_sentiment.analysis import LABELS, Label
+from llm_sentiment.analysis.result import LABELS, Label
 from llm_sentiment.errors import DatasetError, LLMSentimentError
-from llm_sentiment.formats import parse_plain_text
-from llm_sentiment.roles import parse_roles_spec
+from llm_sentiment.roles.rules import parse_roles_spec
+from llm_sentiment.transcript.formats import parse_plain_text
 
 Split = Literal["dev", "test"]
 SPLITS: tuple[Split, ...] = get_args(Split)

@@ -12,7 +12,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analyze import ANALYSIS_PARTS, AnalysisPart
+from llm_sentiment._util.fileio import write_atomic
+from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart
+from llm_sentiment.analysis.scoring import Band, Calibration
+from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity
 from llm_sentiment.evals.calibrate import FittedBand, fit
@@ -23,12 +26,9 @@ from llm_sentiment.evals.report import render_markdown
 from llm_sentiment.evals.report_html import render_html
 from llm_sentiment.evals.results import DatasetInfo, Results, build, load_results
 from llm_sentiment.evals.runner import EvalConfig, Tick, matrix, run
-from llm_sentiment.fileio import write_atomic
-from llm_sentiment.llm import LLMClient
-from llm_sentiment.router import RouterConfig
-from llm_sentiment.scoring import Band, Calibration
+from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.llm.litellm import RouterConfig
 from llm_sentiment.settings import Settings
-from llm_sentiment.templates import PromptSet
 
 
 class EvalRequest(BaseModel):

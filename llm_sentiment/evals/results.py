@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from llm_sentiment import __version__
+from llm_sentiment.analysis.scoring import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
 from llm_sentiment.evals.calibrate import FittedBand
@@ -17,7 +18,6 @@ from llm_sentiment.evals.cases import CaseResult, TargetKey
 from llm_sentiment.evals.dataset import SPLITS, Split
 from llm_sentiment.evals.metrics.summary import rate
 from llm_sentiment.evals.runner import EvalConfig
-from llm_sentiment.scoring import Band
 
 SCHEMA_VERSION = 1
 

@@ -17,8 +17,9 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from llm_sentiment.analyze import ANALYSIS_PARTS, AnalysisPart, Analyzer
-from llm_sentiment.cache import CachedLLM, ResponseCache
+from llm_sentiment._util.fileio import write_atomic
+from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart, Analyzer
+from llm_sentiment.analysis.scoring import Band
 from llm_sentiment.errors import InvalidAnswerError, LLMSentimentError, SetupError
 from llm_sentiment.evals.audio import render
 from llm_sentiment.evals.baseline import BASELINE_ID, Polarity, score_baseline
@@ -33,13 +34,12 @@ from llm_sentiment.evals.cases import (
     score_analysis,
 )
 from llm_sentiment.evals.dataset import EvalCall
-from llm_sentiment.fileio import write_atomic
-from llm_sentiment.llm import LLMClient
-from llm_sentiment.pipeline import build_analyzer, build_llm, load_call
-from llm_sentiment.router import RouterClient
-from llm_sentiment.scoring import Band
+from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.litellm import RouterClient
 from llm_sentiment.settings import Settings
-from llm_sentiment.transcript import Transcript
+from llm_sentiment.transcript.model import Transcript
+from llm_sentiment.wiring import build_analyzer, build_llm, load_call
 
 
 class EvalConfig(BaseModel):

@@ -1,0 +1,173 @@
+"""Label, score and confidence: one consistent triple, from token probabilities when we have them."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from llm_sentiment.llm.base import TokenLogprob
+
+from .result import LABELS, ConfidenceSource, Label
+
+_MIN_LABEL_MASS = 0.05
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    positive: float = 0.33
+    negative: float = -0.33
+
+    def label(self, score: float) -> Label:
+        if score >= self.positive:
+            return "positive"
+        if score <= self.negative:
+            return "negative"
+        return "neutral"
+
+
+class Band(BaseModel):
+    """One target's score band edges: ``score >= positive`` is positive, ``score <= negative`` negative."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    positive: float = Field(gt=0, lt=1)
+    negative: float = Field(gt=-1, lt=0)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(positive=self.positive, negative=self.negative)
+
+
+class Calibration(BaseModel):
+    """Per-model, per-target score bands fitted for one prompt version (its ``calibration.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fitted_on: str = Field(description="What the bands were fitted on, e.g. 'callcenter dev split, 30 calls'.")
+    models: dict[str, dict[str, Band]] = Field(description="model group -> target (customer/agent/overall) -> band.")
+
+    @model_validator(mode="after")
+    def _known_targets(self) -> Calibration:
+        for model, targets in self.models.items():
+            unknown = set(targets) - {"customer", "agent", "overall"}
+            if unknown:
+                raise ValueError(f"{model}: unknown targets {sorted(unknown)}")
+        return self
+
+    def thresholds(self, model: str, target: str) -> Thresholds | None:
+        band = self.models.get(model, {}).get(target)
+        return band.thresholds if band else None
+
+
+@dataclass(frozen=True)
+class Scored:
+    label: Label
+    score: float
+    confidence: float
+    source: ConfidenceSource
+    probabilities: dict[Label, float] | None
+
+
+def label_probabilities(
+    content: str, logprobs: list[TokenLogprob] | None, key: str = "label"
+) -> dict[Label, float] | None:
+    """Distribution over the labels at the token where the ``key`` value starts.
+
+    Each alternative token counts for the one label it can begin (after the characters the chosen
+    token shares with the text before the value, such as an opening quote). Tokens that fit several
+    labels or none are ignored; the rest is renormalised. None when too little mass is left.
+    """
+    return keyed_label_probabilities(content, logprobs, [key])[key]
+
+
+def keyed_label_probabilities(
+    content: str, logprobs: list[TokenLogprob] | None, keys: list[str]
+) -> dict[str, dict[Label, float] | None]:
+    """``label_probabilities`` for each of ``keys`` of one JSON answer, looked up in order.
+
+    For batch answers such as ``{"3": "negative", "4": "neutral"}``: each key is found (JSON-encoded)
+    after the previous one, so a key can never match inside an earlier value.
+    """
+    found: dict[str, dict[Label, float] | None] = dict.fromkeys(keys)
+    if not logprobs:
+        return found
+    starts = _token_starts(logprobs)
+    at = 0
+    for key in keys:
+        key_at = content.find(json.dumps(key, ensure_ascii=False), at)
+        if key_at < 0:
+            key_at = content.find(json.dumps(key), at)
+        if key_at < 0:
+            continue
+        colon = content.find(":", key_at + len(json.dumps(key, ensure_ascii=False)) - 1)
+        if colon < 0:
+            continue
+        if content[colon + 1 :].lstrip().startswith("{"):  # {"7": {"label": "negative", ...}}
+            colon = content.find(":", content.find('"label"', colon))
+        value_at = content.find('"', colon) + 1 if colon >= 0 else 0
+        if colon < 0 or value_at <= 0:
+            continue
+        at = value_at
+        index = bisect.bisect_right(starts, value_at) - 1
+        if index < 0 or index >= len(logprobs):
+            continue
+        offset = starts[index]
+        found[key] = _fold(logprobs[index], content[offset:value_at])
+    return found
+
+
+def _token_starts(logprobs: list[TokenLogprob]) -> list[int]:
+    """Character offset of each token in the answer text."""
+    starts = []
+    offset = 0
+    for entry in logprobs:
+        starts.append(offset)
+        offset += len(entry.token)
+    return starts
+
+
+def _fold(entry: TokenLogprob, lead: str) -> dict[Label, float] | None:
+    mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)
+    alternatives = entry.top or {entry.token: entry.logprob}
+    for token, logprob in alternatives.items():
+        if lead and not token.startswith(lead):
+            continue
+        piece = token[len(lead) :].strip().lower()
+        matches = [label for label in LABELS if piece and label.startswith(piece)]
+        if len(matches) == 1:
+            mass[matches[0]] += math.exp(logprob)
+    total = sum(mass.values())
+    if total < _MIN_LABEL_MASS:
+        return None
+    return {label: round(p / total, 4) for label, p in mass.items()}
+
+
+def from_probabilities(probabilities: dict[Label, float], thresholds: Thresholds) -> Scored:
+    """score = P(positive) - P(negative); the label is the score's band, so the two always agree."""
+    score = max(-1.0, min(1.0, probabilities["positive"] - probabilities["negative"]))
+    label = thresholds.label(score)
+    return Scored(
+        label=label,
+        score=round(score, 4),
+        confidence=round(probabilities[label], 4),
+        source="logprobs",
+        probabilities=probabilities,
+    )
+
+
+def from_model(label: Label, confidence: float, thresholds: Thresholds) -> Scored:
+    """Without logprobs: place the model's own confidence inside its label's score band."""
+    confidence = max(0.0, min(1.0, confidence))
+    if label == "positive":
+        score = thresholds.positive + (1 - thresholds.positive) * confidence
+    elif label == "negative":
+        score = thresholds.negative - (1 + thresholds.negative) * confidence
+    else:
+        score = 0.0
+    return Scored(
+        label=label, score=round(score, 4), confidence=round(confidence, 4), source="model", probabilities=None
+    )

@@ -1,0 +1,233 @@
+"""Per-segment sentiment, scored in batches against the call's shared prefix.
+
+A batch question copies its lines with their segment ids (``[7]``, or ``[7.2]`` for the second
+sentence of a split turn) after the shared system message, which already holds the whole
+transcript in the KV cache: the model reads each line among the turns around it, and the copy
+right before the answer keeps a small model on the line it labels (with ids alone, a 1.5B model
+tends to repeat the previous line's label; ``bench/segment_agreement.py`` measures it). The answer is one
+JSON object whose keys are exactly the batch's ids (fixed by the schema, so a grammar-following
+model can neither skip nor invent one). For providers that do not follow the schema, an answer
+that skips or invents ids is re-asked, then the ids still missing are rescored on their own.
+Label probabilities come from the logprobs at each label token (``scoring``); a provider without
+logprobs is asked for a confidence per line instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llm_sentiment.ask.answers import BatchLabels, LabelAnswer, batch_schema
+from llm_sentiment.ask.asking import ask
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.errors import InvalidAnswerError
+from llm_sentiment.llm.base import ChatMessage, LLMClient
+from llm_sentiment.transcript.model import Segment
+from llm_sentiment.transcript.units import Unit
+
+from .long_calls import estimate_tokens
+from .result import Label, Provenance, SegmentSentiment, Warning
+from .scoring import Scored, Thresholds, from_model, from_probabilities, keyed_label_probabilities
+
+QUESTION_ID = "segment_sentiment"
+REPAIR_ID = "segment_sentiment_repair"
+_TOP_LOGPROBS = 10
+_BATCH_LINE_TOKENS = 640
+_REASK_TOKENS = 60
+"""The complaint a re-ask appends, besides the ids it names."""
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A shared system message, the lines it shows (what quotes may name), and the turns they come from."""
+
+    system: ChatMessage
+    segments: list[Segment]
+    lines: list[Unit]
+    window: int | None = None
+
+
+def batch_lines(units: list[Unit]) -> list[dict[str, Any]]:
+    """What the question lists: each line with its id (``[7.2]`` for a sentence of a split turn)."""
+    return [{"key": u.key, "role": (u.segment.role or "unknown").upper(), "text": u.text} for u in units]
+
+
+def _line_tokens(unit: Unit) -> int:
+    return estimate_tokens(f"[{unit.key}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n")
+
+
+def _max_tokens(keys: list[str], with_confidence: bool) -> int:
+    """Room for ``"key": "negative", `` per line (plus ``{"label": …, "confidence": 0.85}``)."""
+    return 16 + sum(len(k) + (28 if with_confidence else 10) for k in keys)
+
+
+def _id_problem(answer: BatchLabels, keys: list[str]) -> str | None:
+    missing = [k for k in keys if k not in answer.root]
+    unknown = [k for k in answer.root if k not in keys]
+    if not missing and not unknown:
+        return None
+    parts = []
+    if missing:
+        parts.append(f"it has no entry for {', '.join(missing)}")
+    if unknown:
+        parts.append(f"it has entries for ids that were not asked: {', '.join(unknown)}")
+    return f"{'; '.join(parts)}. Give exactly one entry for each of {', '.join(keys)}, in that order"
+
+
+class SegmentScorer:
+    def __init__(
+        self,
+        llm: LLMClient,
+        prompts: PromptSet,
+        *,
+        model: str,
+        thresholds: Thresholds,
+        batch_size: int,
+        max_reasks: int,
+    ) -> None:
+        self.llm = llm
+        self.prompts = prompts
+        self.model = model
+        self.thresholds = thresholds
+        self.batch_size = batch_size
+        self.max_reasks = max_reasks
+        self.with_confidence = False
+        """Set once a provider answers without logprobs: later batches ask for a confidence per line."""
+
+    def batches(self, units: list[Unit]) -> list[list[Unit]]:
+        """Runs of at most ``batch_size`` lines and ``_BATCH_LINE_TOKENS`` tokens (at least one line)."""
+        batches: list[list[Unit]] = []
+        current: list[Unit] = []
+        used = 0
+        for unit in units:
+            tokens = _line_tokens(unit)
+            if current and (len(current) >= self.batch_size or used + tokens > _BATCH_LINE_TOKENS):
+                batches.append(current)
+                current, used = [], 0
+            current.append(unit)
+            used += tokens
+        if current:
+            batches.append(current)
+        return batches
+
+    def reserve_tokens(self) -> int:
+        """The most a batch question adds after the system message: instructions, lines, answers, re-asks."""
+        keys = ["99999.9"] * self.batch_size
+        instructions = estimate_tokens(self.prompts[QUESTION_ID].render(lines=[], with_confidence=True))
+        answer = _max_tokens(keys, with_confidence=True)
+        reasks = self.max_reasks * (answer + _REASK_TOKENS + estimate_tokens(", ".join(keys)))
+        return instructions + _BATCH_LINE_TOKENS + answer + reasks
+
+    def messages(self, scope: Scope, units: list[Unit], *, with_confidence: bool = False) -> list[ChatMessage]:
+        return self.prompts.ask(scope.system, QUESTION_ID, lines=batch_lines(units), with_confidence=with_confidence)
+
+    def score(
+        self,
+        scope: Scope,
+        units: list[Unit],
+        provenance: list[Provenance],
+        warnings: list[Warning],
+        progress: Progress | None = None,
+    ) -> list[SegmentSentiment]:
+        scored: dict[int, SegmentSentiment] = {}
+        for batch in self.batches(units):
+            scored.update(self._batch(scope, batch, provenance, warnings))
+            if progress:
+                progress(QUESTION_ID)
+        return [scored[u.id] for u in units]
+
+    def _batch(
+        self,
+        scope: Scope,
+        units: list[Unit],
+        provenance: list[Provenance],
+        warnings: list[Warning],
+        *,
+        repair: bool = False,
+    ) -> dict[int, SegmentSentiment]:
+        keys = [u.key for u in units]
+        with_confidence = self.with_confidence or repair
+        answered = ask(
+            self.llm,
+            model=self.model,
+            question_id=REPAIR_ID if repair else QUESTION_ID,
+            template=self.prompts[QUESTION_ID],
+            messages=self.messages(scope, units, with_confidence=with_confidence),
+            output=BatchLabels,
+            schema=batch_schema(keys, with_confidence=with_confidence),
+            max_tokens=_max_tokens(keys, with_confidence),
+            max_reasks=self.max_reasks,
+            top_logprobs=_TOP_LOGPROBS,
+            check=lambda answer: _id_problem(answer, keys),
+        )
+        provenance.append(
+            answered.provenance.model_copy(
+                update={"window": scope.window, "segment_ids": sorted({u.segment.id for u in units})}
+            )
+        )
+        values = answered.value.root
+        unknown = [k for k in values if k not in keys]
+        if unknown:
+            warnings.append(
+                Warning(
+                    code="segments.unknown_ids",
+                    question_id=QUESTION_ID,
+                    message=f"ignored labels for ids that were not asked: {', '.join(unknown)[:200]}",
+                )
+            )
+        response = answered.response
+        if response.logprobs is None and not with_confidence:
+            self.with_confidence = True  # this provider returns no logprobs: ask for confidences from now on
+        probabilities = keyed_label_probabilities(response.content, response.logprobs, [k for k in keys if k in values])
+        results: dict[int, SegmentSentiment] = {}
+        unscored: list[Unit] = []
+        for unit, key in zip(units, keys, strict=True):
+            value = values.get(key)
+            scored = self._scored(value, probabilities.get(key))
+            if scored is None:
+                unscored.append(unit)
+            else:
+                results[unit.id] = _sentiment(unit, scored)
+        if unscored:
+            if repair:
+                raise InvalidAnswerError(
+                    f"{QUESTION_ID}: {response.model} gave no usable label for "
+                    f"{', '.join(u.key for u in unscored)} even when asked for them alone",
+                    hint="Try another model (--model) or a smaller LLM_SENTIMENT_SEGMENT_BATCH_SIZE.",
+                    last_answer=response.content[:500],
+                )
+            results.update(self._batch(scope, unscored, provenance, warnings, repair=True))
+        return results
+
+    def _scored(self, value: Label | LabelAnswer | None, probabilities: dict[Label, float] | None) -> Scored | None:
+        """None when the line has no label, or a bare label without the logprobs to score it."""
+        if value is None:
+            return None
+        label = value.label if isinstance(value, LabelAnswer) else value
+        if probabilities:
+            return from_probabilities(probabilities, self.thresholds)
+        if isinstance(value, LabelAnswer):
+            return from_model(label, value.confidence, self.thresholds)
+        return None
+
+
+def _sentiment(unit: Unit, scored: Scored) -> SegmentSentiment:
+    return SegmentSentiment(
+        id=unit.id,
+        segment_id=unit.segment.id,
+        sentence=unit.sentence,
+        text=unit.text,
+        speaker=unit.segment.speaker,
+        role=unit.segment.role,
+        start=unit.start,
+        end=unit.end,
+        timing=unit.timing,
+        label=scored.label,
+        score=scored.score,
+        confidence=scored.confidence,
+        confidence_source=scored.source,
+        probabilities=scored.probabilities,
+    )

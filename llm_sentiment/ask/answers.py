@@ -1,0 +1,232 @@
+"""What the LLM must answer: output models, their JSON schemas, and user-defined questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, RootModel, ValidationError
+
+from llm_sentiment.analysis.result import Label, RecommendationType, Resolution
+from llm_sentiment.errors import QuestionsFileError
+
+_LABELS = ["positive", "neutral", "negative"]
+
+
+class LabelAnswer(BaseModel):
+    label: Label
+    confidence: float = Field(ge=0, le=1)
+
+
+class EvidenceAnswer(BaseModel):
+    quotes: list[str] = Field(min_length=1, description="Line ids.")
+    reasoning: str = Field(min_length=1)
+
+
+class FreeTextAnswer(BaseModel):
+    answer: str = Field(min_length=1)
+    quote: str
+
+
+class BatchLabels(RootModel[dict[str, Label | LabelAnswer]]):
+    """One label per line id, e.g. ``{"3": "negative", "4": "neutral"}``; with ``{label, confidence}``
+    values for providers that return no logprobs."""
+
+
+class SummaryAnswer(BaseModel):
+    summary: str = Field(min_length=1)
+    quotes: list[str] = Field(min_length=1)
+
+
+class ResolutionAnswer(BaseModel):
+    resolution: Resolution
+    quote: str
+    reasoning: str = Field(min_length=1)
+
+
+class RecommendationAnswer(BaseModel):
+    type: RecommendationType
+    recommendation: str = Field(min_length=1)
+    quote: str
+
+
+class RecommendationsAnswer(BaseModel):
+    recommendations: list[RecommendationAnswer] = Field(min_length=1, max_length=3)
+
+
+class NotesAnswer(BaseModel):
+    notes: str = Field(min_length=1)
+
+
+class SpeakerAnswer(BaseModel):
+    speaker: str = Field(min_length=1, description="One of the transcript's speaker labels.")
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (
+        LabelAnswer,
+        EvidenceAnswer,
+        FreeTextAnswer,
+        BatchLabels,
+        SummaryAnswer,
+        ResolutionAnswer,
+        RecommendationsAnswer,
+        NotesAnswer,
+        SpeakerAnswer,
+    )
+}
+
+
+def _line_id(ids: list[str]) -> dict[str, Any]:
+    """A quote: one of the allowed line ids (``quotes.QuoteMenu``), never the transcript's own text."""
+    return {"type": "string", "enum": ids} if ids else {"type": "string", "maxLength": 16}
+
+
+def _choice(choices: list[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": choices}
+
+
+def label_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string", "enum": _LABELS},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["label", "confidence"],
+    }
+
+
+REASONING_SENTENCES = 2
+REASONING_SENTENCE_CHARS = 300
+_SENTENCE = rf'[^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?]'
+REASONING_PATTERN = f"^{_SENTENCE}" + f"( {_SENTENCE})?" * (REASONING_SENTENCES - 1) + "$"
+"""The evidence's "one or two sentences", enforced in the grammar: the 1.5B model wrote three or more
+in half its answers, and each re-ask cost a whole answer. Bounded, so a model that runs on cannot hit
+max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
+NOTES_MAX_CHARS = 400
+"""A window's notes, bounded for the same reason (the 0.5B model ran past its token limit)."""
+
+
+def evidence_schema(quote_ids: list[str], max_quotes: int) -> dict[str, Any]:
+    """Quotes are ids of the speaker's own lines, so a grammar-following model cannot invent one."""
+    return {
+        "type": "object",
+        "properties": {
+            "quotes": {"type": "array", "items": _line_id(quote_ids), "minItems": 1, "maxItems": max_quotes},
+            "reasoning": {"type": "string", "pattern": REASONING_PATTERN},
+        },
+        "required": ["quotes", "reasoning"],
+    }
+
+
+def free_text_schema(quote_ids: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "quote": _line_id(quote_ids)},
+        "required": ["answer", "quote"],
+    }
+
+
+def batch_schema(keys: list[str], *, with_confidence: bool = False) -> dict[str, Any]:
+    """Exactly these ids, in this order: a grammar-following model can neither skip nor invent one."""
+    value = label_schema() if with_confidence else {"type": "string", "enum": _LABELS}
+    return {
+        "type": "object",
+        "properties": dict.fromkeys(keys, value),
+        "required": keys,
+        "additionalProperties": False,
+    }
+
+
+def summary_schema(quote_ids: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "quotes": {"type": "array", "items": _line_id(quote_ids), "minItems": 1, "maxItems": 2},
+        },
+        "required": ["summary", "quotes"],
+    }
+
+
+def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "resolution": _choice(["resolved", "unresolved", "unclear"]),
+            "quote": _line_id(quote_ids),
+            "reasoning": {"type": "string"},
+        },
+        "required": ["resolution", "quote", "reasoning"],
+    }
+
+
+def recommendations_schema(quote_ids: list[str]) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {
+            "type": _choice(["escalation", "coaching", "follow_up", "praise"]),
+            "recommendation": {"type": "string"},
+            "quote": _line_id(quote_ids),
+        },
+        "required": ["type", "recommendation", "quote"],
+    }
+    return {
+        "type": "object",
+        "properties": {"recommendations": {"type": "array", "items": item, "minItems": 1, "maxItems": 3}},
+        "required": ["recommendations"],
+    }
+
+
+def notes_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"notes": {"type": "string", "maxLength": NOTES_MAX_CHARS}},
+        "required": ["notes"],
+    }
+
+
+def speaker_schema(speakers: list[str]) -> dict[str, Any]:
+    """Speaker labels of voices we told apart ourselves (``Speaker 1``); ``grammar`` escapes any label."""
+    return {"type": "object", "properties": {"speaker": _choice(speakers)}, "required": ["speaker"]}
+
+
+class UserQuestion(BaseModel):
+    """The LLM-gateway recipe's question shape."""
+
+    question: str = Field(min_length=1)
+    context: str | None = None
+    answer_format: str | None = None
+    id: str | None = None
+
+
+class _QuestionsFile(BaseModel):
+    questions: list[UserQuestion] = Field(min_length=1)
+
+
+def load_questions(path: Path) -> list[UserQuestion]:
+    """A YAML list of questions, or a mapping with a ``questions`` list."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise QuestionsFileError(f"cannot read questions file {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise QuestionsFileError(f"questions file {path} is not valid UTF-8 YAML: {exc}") from None
+    try:
+        parsed = _QuestionsFile.model_validate({"questions": raw} if isinstance(raw, list) else raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise QuestionsFileError(
+            f"questions file {path}: {where}: {first['msg']}",
+            hint="Each question needs `question`; `context` and `answer_format` are optional.",
+        ) from None
+    return number_questions(parsed.questions)
+
+
+def number_questions(questions: list[UserQuestion]) -> list[UserQuestion]:
+    """Give each question without an id the id ``q<n>`` (its 1-based position)."""
+    return [q.model_copy(update={"id": q.id or f"q{i + 1}"}) for i, q in enumerate(questions)]

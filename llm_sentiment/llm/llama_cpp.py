@@ -1,0 +1,331 @@
+"""The embedded LLM: a GGUF model run by llama.cpp, reached through LiteLLM as ``local/<name>``.
+
+llama.cpp runs in a child process of its own (``HostedModel`` over ``native_host``): a crash there
+fails the one question it was answering, never the server or CLI that asked. Decoding is
+constrained by a grammar built from the request's JSON schema and parsed by llama.cpp before
+sampling (``grammar``). Label probabilities come from the logits llama.cpp hands the sampler at
+each step (observed before the grammar masks them), so no ``logits_all`` buffer of n_ctx x vocab
+floats is needed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from llm_sentiment._util.native_host import DeadlineExceededError, Emit, Handler, NativeHost
+from llm_sentiment.assets import ensure, get_asset
+from llm_sentiment.errors import ModelMissingError
+
+from .grammar import GrammarChecker, to_gbnf
+
+ABORT_MARKER_ENV = "LLM_SENTIMENT_TEST_ABORT_ON"
+"""Fault injection: the llm host process aborts on a request whose messages contain this value."""
+_HOST_GRACE_S = 30.0
+"""How long past a request's deadline the host may take to stop by itself before it is killed."""
+
+
+@dataclass(frozen=True)
+class LocalModelSpec:
+    path: Path
+    n_ctx: int
+    n_threads: int
+    n_batch: int
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    logprobs: list[dict[str, Any]] | None
+
+
+class _TopKObserver:
+    """A llama.cpp logits processor that records log-probabilities and changes nothing.
+
+    At each step it keeps the top-k alternatives; at the next step, once the sampler's choice is
+    visible as the last input id, it records that token's own log-probability.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.steps: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = []
+        self.chosen: list[float] = []
+        self._previous: tuple[npt.NDArray[np.float64], float] | None = None
+
+    def __call__(self, input_ids: npt.NDArray[np.intc], logits: npt.NDArray[np.single]) -> npt.NDArray[np.single]:
+        if self._previous is not None:
+            values, log_z = self._previous
+            self.chosen.append(float(values[int(input_ids[-1])] - log_z))
+        values = np.asarray(logits, dtype=np.float64)
+        peak = values.max()
+        log_z = float(peak + np.log(np.exp(values - peak).sum()))
+        top = np.argpartition(-values, self.k)[: self.k]
+        top = top[np.argsort(-values[top])]
+        self.steps.append((top, values[top] - log_z))
+        self._previous = (values, log_z)
+        return logits
+
+
+class LocalModel:
+    """One loaded GGUF model, in the llm host process (``native_host``); it serves one request at a time."""
+
+    def __init__(self, spec: LocalModelSpec) -> None:
+        from llama_cpp import Llama
+
+        self.spec = spec
+        self._deadline: float | None = None
+        self._llm = Llama(
+            model_path=str(spec.path),
+            n_ctx=spec.n_ctx,
+            n_threads=spec.n_threads,
+            n_threads_batch=spec.n_threads,
+            n_batch=spec.n_batch,
+            verbose=False,
+        )
+        self._grammars = GrammarChecker(self._llm._model.vocab)
+        self._install_abort_callback()
+
+    def _install_abort_callback(self) -> None:
+        """llama.cpp polls this between graph nodes, so a deadline interrupts prompt processing too."""
+        import llama_cpp
+
+        lib = llama_cpp.llama_cpp._lib
+        lib.llama_set_abort_callback.argtypes = [ctypes.c_void_p, llama_cpp.ggml_abort_callback, ctypes.c_void_p]
+        lib.llama_set_abort_callback.restype = None
+
+        def expired(_data: Any) -> bool:
+            return self._deadline is not None and time.monotonic() > self._deadline
+
+        self._abort = llama_cpp.ggml_abort_callback(expired)  # kept referenced for the context's lifetime
+        lib.llama_set_abort_callback(self._llm.ctx, self._abort, None)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def reset(self) -> None:
+        """Forget the KV cache (benchmarks that measure a cold prefix)."""
+        cast(Any, self._llm).reset()
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        top_logprobs: int,
+        deadline: float | None,
+    ) -> Generation:
+        """``json_schema`` becomes a grammar that llama.cpp has parsed before sampling starts."""
+        from llama_cpp import LogitsProcessorList
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        _abort_if_marked(messages)
+        grammar = None
+        if json_schema:
+            gbnf = to_gbnf(json_schema)
+            self._grammars.check(gbnf)
+            grammar = LlamaGrammar.from_string(gbnf, verbose=False)
+        observer = _TopKObserver(top_logprobs) if top_logprobs else None
+        self._deadline = deadline
+        try:
+            result = cast(
+                dict[str, Any],
+                self._llm.create_chat_completion(
+                    messages=cast(Any, messages),
+                    grammar=grammar,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=seed,
+                    logits_processor=LogitsProcessorList([observer]) if observer else None,
+                ),
+            )
+        except RuntimeError as exc:
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceededError(str(exc)) from exc
+            raise
+        finally:
+            self._deadline = None
+        usage = result["usage"]
+        generated = [int(t) for t in self._llm._input_ids[usage["prompt_tokens"] :]]
+        choice = result["choices"][0]
+        text = choice["message"]["content"] or ""
+        return Generation(
+            text=text,
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            finish_reason=choice.get("finish_reason") or "stop",
+            logprobs=self._logprobs(observer, generated, text) if observer else None,
+        )
+
+    def _piece(self, token: int) -> str:
+        return bytes(self._llm.detokenize([token])).decode("utf-8", errors="replace")
+
+    def _logprobs(self, observer: _TopKObserver, generated: list[int], text: str) -> list[dict[str, Any]]:
+        """OpenAI-shaped logprobs: one entry per generated token, with its unconstrained alternatives."""
+        entries: list[dict[str, Any]] = []
+        consumed = 0
+        for step, (ids, logps) in enumerate(observer.steps):
+            if consumed >= len(text):
+                break
+            alternatives = {self._piece(int(i)): float(lp) for i, lp in zip(ids, logps, strict=True)}
+            token = self._piece(generated[step]) if step < len(generated) else text[consumed:]
+            chosen_logp = (
+                observer.chosen[step] if step < len(observer.chosen) else alternatives.get(token, float(logps[-1]))
+            )
+            consumed += len(token)
+            entries.append(
+                {
+                    "token": token,
+                    "logprob": chosen_logp,
+                    "top_logprobs": [{"token": t, "logprob": lp} for t, lp in alternatives.items()],
+                }
+            )
+        return entries
+
+
+
+def _abort_if_marked(messages: list[dict[str, str]]) -> None:
+    """Fault injection for the crash-isolation tests: a request carrying the marker aborts this process."""
+    marker = os.environ.get(ABORT_MARKER_ENV)
+    if marker and any(marker in m.get("content", "") for m in messages):
+        os.abort()
+
+
+_LOADED: dict[LocalModelSpec, LocalModel] = {}
+
+
+def _loaded(args: dict[str, Any]) -> LocalModel:
+    spec = LocalModelSpec(
+        path=Path(args["path"]), n_ctx=args["n_ctx"], n_threads=args["n_threads"], n_batch=args["n_batch"]
+    )
+    if spec not in _LOADED:
+        _LOADED[spec] = LocalModel(spec)
+    return _LOADED[spec]
+
+
+def _generate(args: dict[str, Any], _emit: Emit) -> dict[str, Any]:
+    model = _loaded(args["spec"])
+    seconds = args["deadline_s"]
+    generation = model.generate(
+        args["messages"],
+        json_schema=args["json_schema"],
+        max_tokens=args["max_tokens"],
+        temperature=args["temperature"],
+        seed=args["seed"],
+        top_logprobs=args["top_logprobs"],
+        deadline=None if seconds is None else time.monotonic() + seconds,
+    )
+    return dataclasses.asdict(generation)
+
+
+def host_handlers() -> dict[str, Handler]:
+    """What the llm host process serves (``native_host``)."""
+    return {
+        "load": lambda args, _emit: _loaded(args["spec"]).spec.n_ctx,
+        "generate": _generate,
+        "count_tokens": lambda args, _emit: _loaded(args["spec"]).count_tokens(args["text"]),
+        "reset": lambda args, _emit: _loaded(args["spec"]).reset(),
+    }
+
+
+class HostedModel:
+    """A ``LocalModel`` in its own child process: a llama.cpp crash fails one request, not this process."""
+
+    def __init__(self, spec: LocalModelSpec) -> None:
+        self.spec = spec
+        self._host = NativeHost(__name__, f"llama.cpp ({spec.path.name})")
+        self._args = {"path": str(spec.path), "n_ctx": spec.n_ctx, "n_threads": spec.n_threads, "n_batch": spec.n_batch}
+
+    @property
+    def pid(self) -> int | None:
+        return self._host.pid
+
+    def load(self) -> None:
+        self._host.call("load", {"spec": self._args})
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._host.call("count_tokens", {"spec": self._args, "text": text}))
+
+    def reset(self) -> None:
+        self._host.call("reset", {"spec": self._args})
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        top_logprobs: int,
+        deadline: float | None,
+    ) -> Generation:
+        seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+        answer = self._host.call(
+            "generate",
+            {
+                "spec": self._args,
+                "messages": messages,
+                "json_schema": json_schema,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "seed": seed,
+                "top_logprobs": top_logprobs,
+                "deadline_s": seconds,
+            },
+            timeout_s=None if seconds is None else seconds + _HOST_GRACE_S,
+        )
+        return Generation(**answer)
+
+    def close(self) -> None:
+        self._host.close()
+
+
+class LocalModelPool:
+    """Loads each embedded model once per process."""
+
+    def __init__(self, models_dir: Path, n_ctx: int, n_threads: int, n_batch: int) -> None:
+        self.models_dir = models_dir
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.n_batch = n_batch
+        self._models: dict[LocalModelSpec, HostedModel] = {}
+        self._lock = threading.Lock()
+
+    def spec_for(self, name: str, params: dict[str, Any]) -> LocalModelSpec:
+        """``params`` are the deployment's litellm_params: ``model_path``, ``n_ctx``, ``n_threads`` override."""
+        if "model_path" in params:
+            path = Path(str(params["model_path"])).expanduser()
+            if not path.is_file():
+                raise ModelMissingError(f"GGUF file {path} not found", hint="Fix model_path in configs/models.yaml.")
+        else:
+            path = ensure(get_asset(name), self.models_dir)
+        return LocalModelSpec(
+            path=path,
+            n_ctx=int(params.get("n_ctx", self.n_ctx)),
+            n_threads=int(params.get("n_threads", self.n_threads)),
+            n_batch=int(params.get("n_batch", self.n_batch)),
+        )
+
+    def get(self, spec: LocalModelSpec) -> HostedModel:
+        """The model's host process, started and the model loaded on first use."""
+        with self._lock:
+            if spec not in self._models:
+                model = HostedModel(spec)
+                model.load()
+                self._models[spec] = model
+            return self._models[spec]

@@ -1,0 +1,121 @@
+"""A scripted LLM for unit tests of pipeline logic: enqueue answers, then inspect the requests.
+
+With ``respond`` it answers every request nobody enqueued an answer for (``schema_answer`` gives the
+smallest answer that fits the request's schema), so service tests and load benchmarks can run any
+number of jobs; ``delay_s`` makes each answer take that long, like a model that is busy thinking.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .base import LLMRequest, LLMResponse, TokenLogprob
+
+
+def _instance(schema: dict[str, Any]) -> Any:
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: _instance(sub) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_instance(schema.get("items", {}))] * max(1, int(schema.get("minItems", 1)))
+    if kind in ("number", "integer"):
+        low, high = schema.get("minimum", 0), schema.get("maximum", 1)
+        return (low + high) / 2 if kind == "number" else int(low)
+    if kind == "boolean":
+        return True
+    return "ok"
+
+
+def schema_answer(request: LLMRequest) -> str:
+    """The first choice of every enum, mid-range numbers, one array item; plain text without a schema."""
+    if request.json_schema is None:
+        return "A plain answer."
+    return json.dumps(_instance(request.json_schema))
+
+
+class FakeLLM:
+    def __init__(
+        self,
+        model: str = "fake",
+        *,
+        respond: Callable[[LLMRequest], str] | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.model = model
+        self.requests: list[LLMRequest] = []
+        self.respond = respond
+        self.delay_s = delay_s
+        self._queue: deque[LLMResponse | Exception] = deque()
+        self._lock = threading.Lock()
+
+    def enqueue(
+        self,
+        answer: str | dict[str, Any] | Exception,
+        *,
+        label_probs: dict[str, float] | None = None,
+        key_probs: dict[str, dict[str, float]] | None = None,
+        prompt_tokens: int = 10,
+        completion_tokens: int = 5,
+    ) -> FakeLLM:
+        """Queue one answer; ``label_probs`` makes it carry logprobs for the ``"label"`` value, ``key_probs``
+        for the value of each named key (a batch answer such as ``{"3": "negative"}``)."""
+        if isinstance(answer, Exception):
+            self._queue.append(answer)
+            return self
+        content = answer if isinstance(answer, str) else json.dumps(answer)
+        probs = key_probs or ({"label": label_probs} if label_probs else None)
+        logprobs = _keyed_logprobs(content, probs) if probs else None
+        self._queue.append(
+            LLMResponse(
+                content=content,
+                model=self.model,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                logprobs=logprobs,
+            )
+        )
+        return self
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        with self._lock:
+            self.requests.append(request)
+            item = self._queue.popleft() if self._queue else None
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if item is None:
+            if self.respond is None:
+                raise AssertionError(f"FakeLLM: no answer queued for request #{len(self.requests)}")
+            return LLMResponse(content=self.respond(request), model=self.model, prompt_tokens=10, completion_tokens=5)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+def _keyed_logprobs(content: str, probs: dict[str, dict[str, float]]) -> list[TokenLogprob]:
+    """Tokens as a real tokenizer might split them, with the label alternatives at each value's position."""
+    import math
+
+    tokens: list[TokenLogprob] = []
+    at = 0
+    for key, distribution in probs.items():
+        key_at = content.index(json.dumps(key), at)
+        value_at = content.index('"', content.index(":", key_at + len(json.dumps(key))) + 1) + 1
+        value_end = content.index('"', value_at)
+        top = {label: math.log(p) for label, p in distribution.items() if p > 0}
+        chosen = content[value_at:value_end]
+        tokens.append(TokenLogprob(token=content[at:value_at], logprob=0.0))
+        tokens.append(TokenLogprob(token=chosen, logprob=top.get(chosen, -20.0), top=top))
+        at = value_end
+    tokens.append(TokenLogprob(token=content[at:], logprob=0.0))
+    return tokens

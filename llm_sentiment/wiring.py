@@ -1,0 +1,95 @@
+"""Wiring from settings to working parts, shared by the CLI, the HTTP service and the eval harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.roles.ask import RoleQuestion
+from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
+from llm_sentiment.speech.audio import looks_like_recording
+from llm_sentiment.speech.recording import (
+    AudioOptions,
+    Progress,
+    TranscriptionResult,
+    recording_roles,
+    transcribe_recording,
+)
+from llm_sentiment.transcript.formats import InputFormat, load_transcript
+from llm_sentiment.transcript.model import Transcript
+
+from .errors import NoSpeechError, RolesSpecError
+from .settings import Settings
+
+
+def is_recording(path: Path, input_format: InputFormat = "auto") -> bool:
+    """Audio is recognised by content (a fake one by its name too, to give it an audio error)."""
+    return input_format == "audio" or (input_format == "auto" and looks_like_recording(path))
+
+
+def load_call(
+    path: Path,
+    *,
+    input_format: InputFormat = "auto",
+    roles: str | None = None,
+    audio: AudioOptions | None = None,
+    settings: Settings | None = None,
+    question: RoleQuestion | None = None,
+    progress: Progress | None = None,
+) -> Transcript:
+    """A transcript file or a recording, with agent/customer roles assigned.
+
+    A recording is validated, transcribed (or taken from the transcript cache) and its roles come
+    from channels or voices; ``question`` lets an LLM name the agent when the words leave it unclear.
+    """
+    spec = parse_roles_spec(roles) if roles else None
+    audio = audio or AudioOptions()
+    if is_recording(path, input_format):
+        result = transcribe_call(path, audio=audio, settings=settings, question=question, progress=progress)
+        if not result.transcript.segments:
+            raise NoSpeechError(f"{path.name}: no speech was found", hint="Is it the right recording?")
+        return assign_roles(result.transcript, spec)
+    if audio.channels:
+        raise RolesSpecError("--channels applies to stereo recordings", hint="Name transcript speakers with --roles.")
+    return assign_roles(load_transcript(path, input_format), spec)
+
+
+def transcribe_call(
+    path: Path,
+    *,
+    audio: AudioOptions | None = None,
+    settings: Settings | None = None,
+    question: RoleQuestion | None = None,
+    progress: Progress | None = None,
+) -> TranscriptionResult:
+    """A recording's transcript with roles from channels or voices, wherever they can be told."""
+    audio = audio or AudioOptions()
+    result = transcribe_recording(path, settings or Settings(), audio, progress)
+    transcript = recording_roles(result, channels=audio.channels, question=question)
+    return result.model_copy(update={"transcript": transcript})
+
+
+def build_llm(settings: Settings, *, use_cache: bool = True) -> tuple[LLMClient, ResponseCache | None]:
+    client: LLMClient = RouterClient(RouterConfig.load(settings.router_config), settings)
+    if not (use_cache and settings.cache):
+        return client, None
+    cache = ResponseCache(settings.cache_dir)
+    return CachedLLM(client, cache), cache
+
+
+def build_role_question(
+    settings: Settings, llm: LLMClient, *, model: str | None = None, prompts_version: str | None = None
+) -> RoleQuestion:
+    prompts = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
+    return RoleQuestion(llm, prompts, model or settings.model, settings.max_reasks)
+
+
+def build_analyzer(
+    settings: Settings, llm: LLMClient, *, model: str | None = None, prompts_version: str | None = None
+) -> Analyzer:
+    prompts = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
+    return Analyzer(llm, prompts, settings, model=model)
