@@ -129,13 +129,13 @@ def main() -> None:
     router = RouterClient(RouterConfig.load(settings.router_config), settings)
     router.preload(settings.model)  # model loading is start-up, not per-call work
 
-    analysis, stages, wall = _run(Analyzer(router, prompts, settings), path)
+    analysis, stages, wall = _run(Analyzer(router, prompts, settings.analysis_options()), path)
     length = analysis.timeline.duration if analysis.timeline else analysis.transcript.duration or 0.0
     turns = len(analysis.transcript.segments)
     print(f"call: {path} ({turns} turns), model: {settings.model}, threads: {settings.threads}")
     _report("shared prefix (default)", analysis, stages, wall, length)
     if args.cold:
-        cold, cold_stages, cold_wall = _run(Analyzer(ColdLLM(router), prompts, settings), path)
+        cold, cold_stages, cold_wall = _run(Analyzer(ColdLLM(router), prompts, settings.analysis_options()), path)
         _report("cold: KV cache reset before every question", cold, cold_stages, cold_wall, length)
         llm_warm = sum(v for k, v in stages.items() if k not in ("load", "transcription"))
         llm_cold = sum(v for k, v in cold_stages.items() if k not in ("load", "transcription"))

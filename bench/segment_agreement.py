@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
 from llm_sentiment.analysis.analyzer import Analyzer  # noqa: E402
-from llm_sentiment.analysis.segments import Scope  # noqa: E402
+from llm_sentiment.analysis.questions import Scope  # noqa: E402
 from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
 from llm_sentiment.settings import Settings  # noqa: E402
 from llm_sentiment.transcript.units import sentiment_units  # noqa: E402
@@ -47,7 +47,9 @@ def main() -> None:
 
     settings = Settings(cache=False, split_words=10_000)
     llm, _ = build_llm(settings, use_cache=False)
-    analyzer = Analyzer(llm, PromptSet(settings.prompts_dir, settings.prompts_version), settings, model=args.model)
+    analyzer = Analyzer(
+        llm, PromptSet(settings.prompts_dir, settings.prompts_version), settings.analysis_options(args.model)
+    )
     scorer = analyzer._scorer()
     vader = SentimentIntensityAnalyzer()
     confusion: Counter[tuple[str, str]] = Counter()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +19,25 @@ def _default_home() -> Path:
 
 def _default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class AnalysisOptions(BaseModel):
+    """What an analysis needs, handed down from ``Settings`` at a composition root (never read here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    max_reasks: int
+    max_quotes: int
+    segment_batch_size: int
+    split_words: int
+    context_window: int
+    window_overlap: float
+    trend_threshold: float
+    interruption_min_overlap: float
+    positive_threshold: float
+    negative_threshold: float
+    thresholds_given: bool = Field(description="Set in the environment: they win over a prompt version's bands.")
 
 
 class Settings(BaseSettings):
@@ -100,6 +119,22 @@ class Settings(BaseSettings):
     @property
     def context_window(self) -> int:
         return self.context_tokens or self.n_ctx
+
+    def analysis_options(self, model: str | None = None) -> AnalysisOptions:
+        return AnalysisOptions(
+            model=model or self.model,
+            max_reasks=self.max_reasks,
+            max_quotes=self.max_quotes,
+            segment_batch_size=self.segment_batch_size,
+            split_words=self.split_words,
+            context_window=self.context_window,
+            window_overlap=self.window_overlap,
+            trend_threshold=self.trend_threshold,
+            interruption_min_overlap=self.interruption_min_overlap,
+            positive_threshold=self.positive_threshold,
+            negative_threshold=self.negative_threshold,
+            thresholds_given=bool({"positive_threshold", "negative_threshold"} & self.model_fields_set),
+        )
 
     @property
     def models_dir(self) -> Path:

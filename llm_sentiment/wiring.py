@@ -92,4 +92,4 @@ def build_analyzer(
     settings: Settings, llm: LLMClient, *, model: str | None = None, prompts_version: str | None = None
 ) -> Analyzer:
     prompts = PromptSet(settings.prompts_dir, prompts_version or settings.prompts_version)
-    return Analyzer(llm, prompts, settings, model=model)
+    return Analyzer(llm, prompts, settings.analysis_options(model))

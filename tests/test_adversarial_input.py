@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_sentiment.analysis.analyzer import QUESTION_IDS, question_messages
-from llm_sentiment.analysis.quotes import QuoteMenu, quote_menu
+from llm_sentiment.analysis.grounding import QuoteMenu, quote_menu
+from llm_sentiment.analysis.questions import QUESTION_IDS, question_messages
 from llm_sentiment.ask.answers import (
     OUTPUT_MODELS,
     BatchLabels,

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_sentiment.analysis.result import SegmentSentiment
-from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.analysis.timeline import place, tally, timeline
+from llm_sentiment.ask.calibration import Thresholds
 
 T = Thresholds()
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from llm_sentiment.analysis.analyzer import Analyzer
-from llm_sentiment.analysis.grounding import split_sentences
 from llm_sentiment.ask.answers import UserQuestion, evidence_schema
 from llm_sentiment.errors import InvalidAnswerError
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.transcript.formats import load_transcript
+from llm_sentiment.transcript.text import split_sentences
 
 from .conftest import FIXTURES
 
@@ -42,7 +42,7 @@ def _queue_clean_run(llm: FakeLLM) -> FakeLLM:
 
 def test_full_analysis(call: Any, prompts: Any, settings: Any) -> None:
     llm = _queue_clean_run(FakeLLM())
-    result = Analyzer(llm, prompts, settings, model="fake").analyze(call, parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options("fake")).analyze(call, parts=ROLES_ONLY)
     customer = result.roles.customer
     assert (customer.label, customer.score, customer.confidence, customer.confidence_source) == (
         "negative",
@@ -81,7 +81,7 @@ def test_without_logprobs_the_models_confidence_is_used(call: Any, prompts: Any,
     llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Angry."})
     for _ in range(2):
         llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Calm."})
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=ROLES_ONLY)
     customer = result.roles.customer
     assert customer.confidence_source == "model" and customer.confidence == 0.5
     assert customer.score <= -0.33 and customer.probabilities is None
@@ -91,7 +91,7 @@ def test_invalid_answer_is_reasked_then_accepted(call: Any, prompts: Any, settin
     llm = FakeLLM()
     llm.enqueue("not json at all").enqueue({"label": "furious", "confidence": 2})
     _queue_clean_run(llm)
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=ROLES_ONLY)
     assert result.provenance[0].asks == 3
     reask = llm.requests[2].messages
     assert reask[-2].role == "assistant" and reask[-1].role == "user" and "rejected" in reask[-1].content
@@ -103,7 +103,7 @@ def test_invalid_answer_after_all_reasks_is_an_error(call: Any, prompts: Any, se
     for _ in range(settings.max_reasks + 1):
         llm.enqueue('{"label": "positive"}')
     with pytest.raises(InvalidAnswerError) as info:
-        Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+        Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=ROLES_ONLY)
     assert info.value.code == "llm.invalid_answer" and "3 tries" in info.value.message
 
 
@@ -118,7 +118,7 @@ def test_ungrounded_quote_is_reasked_then_dropped_with_a_warning(call: Any, prom
     llm.enqueue({"quotes": ["This is unacceptable."], "reasoning": "Wrong role: the agent never said it."})
     llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": "Procedural."})
     llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "Ends badly."})
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=ROLES_ONLY)
     assert [q.text for q in result.roles.customer.quotes] == ["This is unacceptable."]
     assert result.provenance[3].asks == 3
     assert "I hate this company" in llm.requests[5].messages[-1].content
@@ -143,7 +143,7 @@ def test_reasoning_longer_than_two_sentences_is_reasked_then_cut_with_a_warning(
     for _ in range(settings.max_reasks + 1):
         llm.enqueue({"quotes": ["I've opened an investigation."], "reasoning": rambling})
     llm.enqueue({"quotes": ["Nobody ever calls me back."], "reasoning": "Ends badly."})
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=ROLES_ONLY)
     assert result.roles.customer.reasoning == "The caller is angry about a late parcel."
     assert result.provenance[3].asks == 2 and "the reasoning has 4 sentences" in llm.requests[4].messages[-1].content
     assert result.roles.agent.reasoning == "The caller is angry. The parcel is late."
@@ -177,7 +177,7 @@ def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings
         }
     )
     question = UserQuestion(id="churn", question="Is the customer at risk of churning?", answer_format="<yes/no> <why>")
-    result = Analyzer(llm, prompts, settings).analyze(call, [question], parts=ROLES_ONLY)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, [question], parts=ROLES_ONLY)
     answer = result.answers[0]
     assert answer.id == "churn" and answer.answer.startswith("Yes")
     assert answer.quotes[0].segment_id == 6 and answer.quotes[0].role == "customer"
@@ -187,5 +187,7 @@ def test_custom_questions_get_a_grounded_quote(call: Any, prompts: Any, settings
 
 def test_progress_reports_each_question(call: Any, prompts: Any, settings: Any) -> None:
     seen: list[str] = []
-    Analyzer(_queue_clean_run(FakeLLM()), prompts, settings).analyze(call, progress=seen.append, parts=ROLES_ONLY)
+    Analyzer(_queue_clean_run(FakeLLM()), prompts, settings.analysis_options()).analyze(
+        call, progress=seen.append, parts=ROLES_ONLY
+    )
     assert len(seen) == 6 and seen[0] == "customer_sentiment"

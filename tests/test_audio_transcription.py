@@ -225,7 +225,7 @@ def test_analysis_of_a_recording_carries_behavior_and_roles(
         said = next(s.text for s in transcript.segments if s.role == role)
         fake.enqueue({"quotes": [said], "reasoning": "Calm throughout."})
     prompts = PromptSet(audio_settings.prompts_dir, audio_settings.prompts_version)
-    analysis = Analyzer(fake, prompts, audio_settings).analyze(transcript, parts=())
+    analysis = Analyzer(fake, prompts, audio_settings.analysis_options()).analyze(transcript, parts=())
     assert analysis.behavioral is not None and analysis.behavioral.customer.interruptions == 1
     assert analysis.role_mapping.source == "channel" and analysis.transcript.source_format == "audio"
     assert any("[1] AGENT: Thank you for calling" in r.messages[0].content for r in fake.requests)

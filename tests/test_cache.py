@@ -21,9 +21,9 @@ def test_rerun_is_served_from_cache(settings: Any, prompts: Any) -> None:
     fake = _queue_clean_run(FakeLLM())
     cache = ResponseCache(settings.cache_dir)
     llm = CachedLLM(fake, cache)
-    first = Analyzer(llm, prompts, settings).analyze(call, parts=())
+    first = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=())
     assert not any(p.cache_hit for p in first.provenance)
-    second = Analyzer(llm, prompts, settings).analyze(call, parts=())
+    second = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=())
     assert all(p.cache_hit for p in second.provenance)
     assert len(fake.requests) == 6, "the second run asked the model nothing"
     assert second.roles == first.roles and second.overall == first.overall

@@ -71,7 +71,7 @@ def test_everything_from_one_analysis(call: Any, prompts: Any, tmp_path: Path) -
     }
     for _ in range(settings.max_reasks + 1):  # the invented evidence is re-asked, then dropped
         llm.enqueue(recommendations)
-    result = Analyzer(llm, prompts, settings).analyze(call)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call)
     assert llm.pending == 0
 
     assert [s.label for s in result.segments] == list(labels.values())
@@ -111,7 +111,7 @@ def test_parts_can_be_skipped(call: Any, prompts: Any, settings: Any) -> None:
     llm = FakeLLM()
     queue_labels(llm)
     queue_evidence(llm)
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=())
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=())
     assert result.segments == [] and result.timeline is None and result.summary is None
     assert result.recommendations == [] and llm.pending == 0
 
@@ -125,7 +125,7 @@ def test_untimed_transcripts_get_an_estimated_timeline_and_a_warning(prompts: An
     llm.enqueue(labels, key_probs=dict.fromkeys(labels, NEG))
     for quote in ("Nobody ever calls me back.", "I've opened an investigation.", "This is unacceptable."):
         llm.enqueue({"quotes": [quote], "reasoning": "Angry."})
-    result = Analyzer(llm, prompts, settings).analyze(call, parts=("segments",))
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call, parts=("segments",))
     assert all(s.start is None and s.timing is None for s in result.segments), "no invented times on segments"
     assert result.timeline is not None and result.timeline.time_basis == "estimated"
     assert "timing.estimated" in [w.code for w in result.warnings]

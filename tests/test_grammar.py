@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_sentiment.analysis.result import Provenance
 from llm_sentiment.ask.answers import LabelAnswer
-from llm_sentiment.ask.asking import ANY_JSON_OBJECT, ask
+from llm_sentiment.ask.asking import ANY_JSON_OBJECT, Provenance, ask
 from llm_sentiment.errors import InvalidGrammarError
 from llm_sentiment.llm.base import ChatMessage
 from llm_sentiment.llm.grammar import GrammarChecker, gbnf_literal, to_gbnf

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from llm_sentiment.analysis.grounding import ground_quote, normalise, quotable_sentences, split_sentences
-from llm_sentiment.transcript.model import Segment
+from llm_sentiment.analysis.grounding import ground_quote, quote_menu
+from llm_sentiment.transcript.model import Segment, Transcript
+from llm_sentiment.transcript.text import normalise, split_sentences
+from llm_sentiment.transcript.units import sentiment_units
 
 SEGMENTS = [
     Segment(id=1, speaker="Rep", role="agent", start=0.0, end=3.0, text="Thank you for calling. How can I help?"),
@@ -45,12 +47,18 @@ def test_single_word_quotes_are_too_weak() -> None:
     assert ground_quote("cares", SEGMENTS) is None
 
 
-def test_sentences_for_constrained_quotes() -> None:
+def test_sentences_split_at_their_ends() -> None:
     assert split_sentences("Hi. How are you? Fine!") == ["Hi.", "How are you?", "Fine!"]
-    assert quotable_sentences(SEGMENTS) == [
-        "Thank you for calling.",
-        "How can I help?",
-        "I’m really fed up — this is the THIRD time I've called!",
-        "Nobody cares.",
-    ]
-    assert all(ground_quote(s, SEGMENTS) is not None for s in quotable_sentences(SEGMENTS))
+
+
+def test_a_quote_menu_offers_a_roles_lines_by_id_and_maps_them_back() -> None:
+    caller = SEGMENTS[1].model_copy(update={"text": "I’m really fed up with this. Nobody ever cares about me."})
+    lines = sentiment_units(Transcript(segments=[SEGMENTS[0], caller]), max_words=5)
+    menu = quote_menu(lines, "customer")
+    assert menu.ids == ["2.1", "2.2"], "a long turn's sentences are lines of their own"
+    quote = menu.resolve("2.1")
+    assert quote is not None and quote.text == "I’m really fed up with this."
+    assert (quote.segment_id, quote.speaker, quote.role) == (2, "Caller", "customer")
+    assert menu.resolve("[2.2]") is not None, "an id in its brackets is the id"
+    assert menu.resolve("nobody ever cares") is not None, "a provider without a grammar may copy the words"
+    assert menu.unknown(["1", "How can I help?", "9"]) == ["1", "How can I help?", "9"], "the agent's lines are not"

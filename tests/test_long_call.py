@@ -30,7 +30,7 @@ def test_an_hour_long_call_is_read_in_windows_and_reduced(hour_call: object, tmp
     call = hour_call
     assert call.duration is not None and call.duration >= 3600  # type: ignore[attr-defined]
     llm = SchemaLLM()
-    analyzer = Analyzer(llm, prompts, settings, model="schema-fake")
+    analyzer = Analyzer(llm, prompts, settings.analysis_options("schema-fake"))
     seen: list[str] = []
     result = analyzer.analyze(call, progress=seen.append)  # type: ignore[arg-type]
 
@@ -69,7 +69,7 @@ def test_a_short_call_is_one_window_with_one_prefix(tmp_path: Path) -> None:
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
     call = assign_roles(as_transcript(scripted_call(minutes=2)))
     llm = SchemaLLM()
-    result = Analyzer(llm, prompts, settings).analyze(call)
+    result = Analyzer(llm, prompts, settings.analysis_options()).analyze(call)
     assert result.windows == []
     after_labels = llm.requests[3:]
     assert len({r.messages[0].content for r in after_labels}) == 1, "after the labels, one shared system message"
@@ -80,4 +80,4 @@ def test_a_context_too_small_for_any_window_is_a_config_error(tmp_path: Path) ->
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
     call = assign_roles(as_transcript(scripted_call(minutes=1)))
     with pytest.raises(ConfigError, match="context"):
-        Analyzer(SchemaLLM(), prompts, settings).analyze(call)
+        Analyzer(SchemaLLM(), prompts, settings.analysis_options()).analyze(call)

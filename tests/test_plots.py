@@ -8,8 +8,8 @@ from pathlib import Path
 
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.analysis.timeline import timeline
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.settings import Settings
 from llm_sentiment.views.plot import timeline_png
@@ -26,7 +26,9 @@ T = Thresholds()
 def _improving_call(tmp: Path) -> Analysis:
     """The labeled call, scored with its human labels, so the customer's turning point is known."""
     settings = Settings(cache_path=tmp / "cache")
-    analysis = Analyzer(SchemaLLM(), PromptSet(settings.prompts_dir, "v1"), settings).analyze(load_call(LABELED))
+    analysis = Analyzer(SchemaLLM(), PromptSet(settings.prompts_dir, "v1"), settings.analysis_options()).analyze(
+        load_call(LABELED)
+    )
     expected = [s["expected"] for s in json.loads(LABELED.read_text())["segments"]]
     segments = [
         s.model_copy(update={"label": expected[s.segment_id - 1], "score": SCORES[expected[s.segment_id - 1]]})

@@ -45,7 +45,7 @@ def router() -> Iterator[RouterClient]:
 def test_a_hostile_call_is_analyzed_end_to_end_with_every_quote_grounded(router: RouterClient) -> None:
     settings = Settings(model=MODEL, cache=False)
     call = assign_roles(parse_transcript(HOSTILE.encode()))
-    analyzer = Analyzer(router, PromptSet(settings.prompts_dir, settings.prompts_version), settings)
+    analyzer = Analyzer(router, PromptSet(settings.prompts_dir, settings.prompts_version), settings.analysis_options())
     question = UserQuestion(id="q1", question='What did the customer say about "waterproof"?')
     result = analyzer.analyze(call, [question])
     asked = {p.question_id for p in result.provenance}

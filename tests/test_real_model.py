@@ -44,7 +44,9 @@ def router(real_settings: Settings) -> RouterClient:
 @pytest.fixture(scope="session")
 def analyzer(router: RouterClient, real_settings: Settings) -> Any:
     cache = ResponseCache(real_settings.cache_dir)
-    yield Analyzer(CachedLLM(router, cache), PromptSet(real_settings.prompts_dir, "v1"), real_settings)
+    yield Analyzer(
+        CachedLLM(router, cache), PromptSet(real_settings.prompts_dir, "v1"), real_settings.analysis_options()
+    )
     cache.close()
 
 

@@ -10,14 +10,14 @@ from assemblyai.types import TranscriptResponse
 from deepgram.types import ReadV1Response
 
 from llm_sentiment.analysis.analyzer import Analyzer
-from llm_sentiment.analysis.grounding import split_sentences
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.litellm import RouterClient, RouterConfig
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
+from llm_sentiment.transcript.text import split_sentences
 from llm_sentiment.views import vendors as views
 from llm_sentiment.wiring import load_call
 
@@ -41,7 +41,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_a_labeled_call_end_to_end(real: Any) -> None:
     settings, _, llm = real
     call = load_call(LABELED)
-    result = Analyzer(llm, PromptSet(settings.prompts_dir, "v1"), settings).analyze(call)
+    result = Analyzer(llm, PromptSet(settings.prompts_dir, "v1"), settings.analysis_options()).analyze(call)
     expected = [s["expected"] for s in json.loads(LABELED.read_text())["segments"]]
 
     assert [s.segment_id for s in result.segments] == [s.id for s in call.segments]
@@ -71,7 +71,9 @@ def test_a_call_longer_than_the_context_is_windowed_for_real(real: Any) -> None:
     settings, router, _ = real
     tight = settings.model_copy(update={"context_tokens": 3072, "model": SMALL})
     call = assign_roles(as_transcript(scripted_call(minutes=3, seed=1)))
-    result = Analyzer(router, PromptSet(tight.prompts_dir, "v1"), tight).analyze(call, parts=("segments",))
+    result = Analyzer(router, PromptSet(tight.prompts_dir, "v1"), tight.analysis_options()).analyze(
+        call, parts=("segments",)
+    )
     assert len(result.windows) >= 2
     assert [s.segment_id for s in result.segments] == [s.id for s in call.segments]
     assert {p.window for p in result.provenance if p.question_id == "window_notes"} == {w.index for w in result.windows}

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from llm_sentiment.analysis.scoring import Thresholds, from_model, from_probabilities, label_probabilities
+from llm_sentiment.analysis.scoring import from_model, from_probabilities, label_probabilities
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.llm.base import TokenLogprob
 
 T = Thresholds()

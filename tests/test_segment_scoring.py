@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llm_sentiment.analysis.analyzer import Analyzer
-from llm_sentiment.analysis.segments import Scope, batch_lines
+from llm_sentiment.analysis.questions import Scope, batch_lines
 from llm_sentiment.errors import InvalidAnswerError
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.settings import Settings
@@ -55,7 +55,7 @@ def test_segments_are_scored_in_batches_on_the_shared_prefix(gym: Any, prompts: 
         batch(labels_for(range(6, 11), "negative")),
         batch({"11": "neutral", "12": "negative"}),
     )
-    analyzer = Analyzer(llm, prompts, small_batches)
+    analyzer = Analyzer(llm, prompts, small_batches.analysis_options())
     scope = _scope(gym, prompts)
     scope_system = scope.system
     scored = analyzer._scorer().score(scope, _units(gym), [], [])
@@ -90,7 +90,7 @@ def test_skipped_ids_are_reasked_then_only_the_missing_are_rescored(
     llm = queue(FakeLLM(), skipping, skipping, skipping)
     llm.enqueue({"3": {"label": "neutral", "confidence": 0.7}}, key_probs={"label": NEU})
     provenance: list[Any] = []
-    scorer = Analyzer(llm, prompts, small_batches)._scorer()
+    scorer = Analyzer(llm, prompts, small_batches.analysis_options())._scorer()
     scored = scorer.score(_scope(gym, prompts), _units(gym)[:5], provenance, [])
     assert [s.segment_id for s in scored] == [1, 2, 3, 4, 5]
     assert "no entry for 3" in llm.requests[1].messages[-1].content, "the re-ask names the skipped id"
@@ -105,7 +105,11 @@ def test_invented_ids_are_dropped_with_a_warning(gym: Any, prompts: Any, small_b
     inventing = batch({**labels_for(range(1, 6)), "17": "negative"})
     llm = queue(FakeLLM(), inventing, inventing, inventing)
     warnings: list[Any] = []
-    scored = Analyzer(llm, prompts, small_batches)._scorer().score(_scope(gym, prompts), _units(gym)[:5], [], warnings)
+    scored = (
+        Analyzer(llm, prompts, small_batches.analysis_options())
+        ._scorer()
+        .score(_scope(gym, prompts), _units(gym)[:5], [], warnings)
+    )
     assert len(scored) == 5 and all(s.label == "neutral" for s in scored)
     assert [w.code for w in warnings] == ["segments.unknown_ids"] and "17" in warnings[0].message
 
@@ -115,7 +119,7 @@ def test_a_provider_without_logprobs_is_asked_for_confidences(gym: Any, prompts:
     llm.enqueue(labels_for(range(1, 6)))  # no logprobs
     llm.enqueue({str(i): {"label": "neutral", "confidence": 0.6} for i in range(1, 6)})
     llm.enqueue({str(i): {"label": "negative", "confidence": 0.9} for i in range(6, 11)})
-    scorer = Analyzer(llm, prompts, small_batches)._scorer()
+    scorer = Analyzer(llm, prompts, small_batches.analysis_options())._scorer()
     scored = scorer.score(_scope(gym, prompts), _units(gym)[:10], [], [])
     assert all(s.confidence_source == "model" for s in scored)
     assert scored[0].confidence == 0.6 and scored[0].score == 0.0
@@ -133,7 +137,9 @@ def test_a_repair_that_still_skips_is_an_error(gym: Any, prompts: Any, small_bat
     for _ in range(3):
         llm.enqueue({"4": {"label": "neutral", "confidence": 0.5}})
     with pytest.raises(InvalidAnswerError) as info:
-        Analyzer(llm, prompts, small_batches)._scorer().score(_scope(gym, prompts), _units(gym)[:5], [], [])
+        Analyzer(llm, prompts, small_batches.analysis_options())._scorer().score(
+            _scope(gym, prompts), _units(gym)[:5], [], []
+        )
     assert "3" in info.value.message and info.value.code == "llm.invalid_answer"
 
 
@@ -144,7 +150,7 @@ def test_sentences_of_a_long_turn_are_quoted_and_keyed(prompts: Any, tmp_path: P
     lines = batch_lines(units)
     answer = {line["key"]: "neutral" for line in lines}
     llm = FakeLLM().enqueue(answer, key_probs=dict.fromkeys(answer, NEU))
-    scored = Analyzer(llm, prompts, settings)._scorer().score(_scope(call, prompts), units, [], [])
+    scored = Analyzer(llm, prompts, settings.analysis_options())._scorer().score(_scope(call, prompts), units, [], [])
     question = llm.requests[0].messages[-1].content
     assert "[2.1] CUSTOMER: My internet has been down for three days.\n" in question
     split = [s for s in scored if s.segment_id == 2]
@@ -157,7 +163,7 @@ def test_batches_hold_a_bounded_number_of_lines_and_tokens(prompts: Any, tmp_pat
     long_turn = " ".join(["an unusually long line of words"] * 9) + "."
     call = Transcript(segments=[Segment(id=i, speaker="A", text=long_turn) for i in range(1, 13)])
     settings = Settings(cache_path=tmp_path / "c", segment_batch_size=8)
-    scorer = Analyzer(FakeLLM(), prompts, settings)._scorer()
+    scorer = Analyzer(FakeLLM(), prompts, settings.analysis_options())._scorer()
     batches = scorer.batches(sentiment_units(call, 100))
     assert [len(b) for b in batches] == [6, 6], "a batch stops at its token budget before 8 long lines"
     short = Transcript(segments=[Segment(id=i, speaker="A", text="Okay then.") for i in range(1, 13)])

@@ -40,7 +40,7 @@ def test_transcript_is_data_not_template_source(prompts: Any) -> None:
 
 
 def test_questions_naming_the_same_system_template_share_one_prefix(prompts: Any) -> None:
-    from llm_sentiment.analysis.analyzer import QUESTION_IDS, question_messages
+    from llm_sentiment.analysis.questions import QUESTION_IDS, question_messages
 
     call = _call("Agent: Hello there.\nCustomer: Hi, my bill is wrong.\n")
     by_system: dict[str, set[str]] = {}
@@ -54,7 +54,7 @@ def test_questions_naming_the_same_system_template_share_one_prefix(prompts: Any
 
 
 def test_a_label_question_can_be_asked_after_its_own_short_system_message(tmp_path: Path) -> None:
-    from llm_sentiment.analysis.analyzer import question_messages
+    from llm_sentiment.analysis.questions import question_messages
 
     _write(tmp_path, "system.j2", SYSTEM)
     _write(tmp_path, "short.j2", "---\nid: short\nversion: '9'\ndescription: s\n---\nJudge the lines.")

@@ -12,7 +12,7 @@ from deepgram.types import ReadV1Response
 
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.settings import Settings
 from llm_sentiment.views import vendors as views
@@ -27,7 +27,7 @@ T = Thresholds()
 def _analysis(path: Path, tmp: Path, label: str = "negative", **overrides: Any) -> Analysis:
     settings = Settings(cache_path=tmp / "cache", **overrides)
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
-    return Analyzer(SchemaLLM(label), prompts, settings).analyze(load_call(path))
+    return Analyzer(SchemaLLM(label), prompts, settings.analysis_options()).analyze(load_call(path))
 
 
 @pytest.fixture

@@ -1,45 +1,73 @@
-"""Quotes must be the speaker's own words: find them verbatim (modulo case, spacing, punctuation)."""
+"""Quotes are the speaker's own words: chosen by line id, or found verbatim (modulo case, spacing, punctuation).
+
+A quote is chosen by the id of a transcript line (``7``, or ``7.2`` for a sentence of a long turn,
+the ids every prompt shows) and mapped back to that line's own text, so grounding is exact by
+construction and no transcript text ever becomes grammar source (where a ``"`` or a ``\\`` once
+crashed llama.cpp). A provider that follows no grammar may still answer with a line id or copy
+the words; either is accepted when it names an allowed line, anything else is re-asked.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from llm_sentiment.transcript.model import Role, Segment
+from llm_sentiment.transcript.text import normalise, normalise_with_map
+from llm_sentiment.transcript.units import Unit
 
-from .result import Quote
+from .result import Quote, Warning
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
-
-
-def _normalise_with_map(text: str) -> tuple[str, list[int]]:
-    """Lower-case word characters separated by single spaces, with each kept char's offset in ``text``."""
-    chars: list[str] = []
-    offsets: list[int] = []
-    pending_space = False
-    for i, ch in enumerate(unicodedata.normalize("NFC", text)):
-        if ch.isalnum():
-            if pending_space and chars:
-                chars.append(" ")
-                offsets.append(i)
-            pending_space = False
-            chars.append(ch.casefold())
-            offsets.append(i)
-        elif ch in "'’":
-            continue  # "don't" and "dont" are the same words
-        else:
-            pending_space = True
-    return "".join(chars), offsets
+MIN_QUOTE_WORDS = 2
 
 
-def normalise(text: str) -> str:
-    return _normalise_with_map(text)[0]
+@dataclass(frozen=True)
+class QuoteMenu:
+    lines: dict[str, Unit]
+    """Quotable lines by id, in transcript order."""
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.lines)
+
+    def resolve(self, value: str) -> Quote | None:
+        """The quote an answer names: an allowed line id, or (no grammar) an allowed line's exact words."""
+        unit = self.lines.get(value.strip().strip("[]"))
+        if unit is not None:
+            return _quote(unit)
+        segments = list({id(u.segment): u.segment for u in self.lines.values()}.values())
+        return ground_quote(value, segments, MIN_QUOTE_WORDS)
+
+    def unknown(self, values: list[str]) -> list[str]:
+        return [v for v in values if self.resolve(v) is None]
+
+
+def quote_menu(lines: list[Unit], role: Role | None = None) -> QuoteMenu:
+    """The lines of ``role`` (every line for ``None``) long enough to be a quote."""
+    return QuoteMenu(
+        {
+            u.key: u
+            for u in lines
+            if (role is None or u.segment.role == role) and len(normalise(u.text).split()) >= MIN_QUOTE_WORDS
+        }
+    )
+
+
+def _quote(unit: Unit) -> Quote:
+    segment: Segment = unit.segment
+    return Quote(
+        text=unit.text,
+        segment_id=segment.id,
+        start=unit.start,
+        end=unit.end,
+        speaker=segment.speaker,
+        role=segment.role,
+    )
 
 
 def _locate(needle: str, text: str) -> tuple[int, int] | None:
     """Span in ``text`` of the whole-word normalised match of ``needle``."""
-    norm, offsets = _normalise_with_map(text)
+    norm, offsets = normalise_with_map(text)
     padded = f" {norm} "
     at = padded.find(f" {needle} ")
     if at < 0:
@@ -72,33 +100,27 @@ def ground_quote(quote: str, segments: Iterable[Segment], min_words: int = 2) ->
     return None
 
 
-def segments_for(segments: list[Segment], role: Role | None) -> list[Segment]:
-    return [s for s in segments if role is None or s.role == role]
+def ungrounded(quotes: list[str], menu: QuoteMenu, whose: str) -> str | None:
+    missing = menu.unknown(quotes)
+    if not missing:
+        return None
+    listed = "; ".join(repr(q[:80]) for q in missing)
+    return f"these are not ids of lines said by {whose}: {listed}. Give the [id] of each line you quote"
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` offsets of each sentence in ``text``, surrounding whitespace excluded."""
-    spans = []
-    at = 0
-    for gap in [*_SENTENCE_END.finditer(text), None]:
-        end = gap.start() if gap else len(text)
-        piece = text[at:end]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((at + lead, at + len(piece.rstrip())))
-        at = gap.end() if gap else end
-    return spans
-
-
-def split_sentences(text: str) -> list[str]:
-    return [text[start:end] for start, end in sentence_spans(text)]
-
-
-def quotable_sentences(segments: Iterable[Segment], min_words: int = 2) -> list[str]:
-    """Distinct sentences long enough to quote, in transcript order: the menu a constrained quote picks from."""
-    seen: dict[str, None] = {}
-    for segment in segments:
-        for sentence in split_sentences(segment.text):
-            if len(normalise(sentence).split()) >= min_words:
-                seen.setdefault(sentence, None)
-    return list(seen)
+def grounded(quotes: list[str], menu: QuoteMenu, question_id: str, warnings: list[Warning]) -> list[Quote]:
+    """The lines the answer names, as the transcript's own words; anything else is dropped with a warning."""
+    kept: dict[tuple[int, str], Quote] = {}
+    for value in quotes:
+        found = menu.resolve(value)
+        if found is None:
+            warnings.append(
+                Warning(
+                    code="quote.ungrounded",
+                    question_id=question_id,
+                    message=f"dropped a quote that names no line of the transcript: {value[:120]!r}",
+                )
+            )
+            continue
+        kept.setdefault((found.segment_id, found.text.lower()), found)
+    return list(kept.values())

@@ -6,19 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.transcript.model import Role, RoleMapping, Transcript
+from llm_sentiment.ask.answers import Label, RecommendationType, Resolution
+from llm_sentiment.ask.asking import Provenance
+from llm_sentiment.transcript.model import Role, RoleMapping, Timing, Transcript
 from llm_sentiment.transcript.model import Warning as Warning  # re-exported: analyses carry the same notices
 
 from .behavior import Behavioral
 
-Label = Literal["positive", "neutral", "negative"]
-LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
 ConfidenceSource = Literal["logprobs", "model"]
-Timing = Literal["segment", "words", "interpolated"]
 TimeBasis = Literal["measured", "estimated"]
 Direction = Literal["improving", "stable", "declining"]
-Resolution = Literal["resolved", "unresolved", "unclear"]
-RecommendationType = Literal["escalation", "coaching", "follow_up", "praise"]
 
 
 class Quote(BaseModel):
@@ -166,23 +163,6 @@ class Window(BaseModel):
     core_segment: int = Field(description="First segment this window scores; earlier ones are context.")
     last_segment: int
     estimated_tokens: int
-
-
-class Provenance(BaseModel):
-    question_id: str
-    template_id: str
-    template_version: str
-    template_hash: str
-    model_requested: str
-    model_used: str
-    fallbacks_tried: list[str] = Field(default_factory=list, description="Models that failed before model_used.")
-    cache_hit: bool
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    asks: int = Field(1, description="1 + re-asks after invalid or ungrounded answers.")
-    window: int | None = Field(None, description="The window of a long call this question was asked about.")
-    segment_ids: list[int] | None = Field(None, description="The segments a batch scored.")
 
 
 class RoleSentiments(BaseModel):

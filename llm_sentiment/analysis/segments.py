@@ -15,24 +15,20 @@ logprobs is asked for a confidence per line instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from llm_sentiment.ask.answers import BatchLabels, LabelAnswer, batch_schema
-from llm_sentiment.ask.asking import ask
+from llm_sentiment.ask.answers import Label, LabelAnswer
+from llm_sentiment.ask.asking import Provenance
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import InvalidAnswerError
-from llm_sentiment.llm.base import ChatMessage, LLMClient
-from llm_sentiment.transcript.model import Segment
+from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.transcript.units import Unit
 
 from .long_calls import estimate_tokens
-from .result import Label, Provenance, SegmentSentiment, Warning
-from .scoring import Scored, Thresholds, from_model, from_probabilities, keyed_label_probabilities
+from .questions import SEGMENT_QUESTION_ID, SEGMENT_REPAIR_ID, SEGMENTS, Scope, Situation, ask_row, batch_max_tokens
+from .result import SegmentSentiment, Warning
+from .scoring import Scored, from_model, from_probabilities, keyed_label_probabilities
 
-QUESTION_ID = "segment_sentiment"
-REPAIR_ID = "segment_sentiment_repair"
-_TOP_LOGPROBS = 10
 _BATCH_LINE_TOKENS = 640
 _REASK_TOKENS = 60
 """The complaint a re-ask appends, besides the ids it names."""
@@ -40,41 +36,8 @@ _REASK_TOKENS = 60
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Scope:
-    """A shared system message, the lines it shows (what quotes may name), and the turns they come from."""
-
-    system: ChatMessage
-    segments: list[Segment]
-    lines: list[Unit]
-    window: int | None = None
-
-
-def batch_lines(units: list[Unit]) -> list[dict[str, Any]]:
-    """What the question lists: each line with its id (``[7.2]`` for a sentence of a split turn)."""
-    return [{"key": u.key, "role": (u.segment.role or "unknown").upper(), "text": u.text} for u in units]
-
-
 def _line_tokens(unit: Unit) -> int:
     return estimate_tokens(f"[{unit.key}] {(unit.segment.role or 'unknown').upper()}: {unit.text}\n")
-
-
-def _max_tokens(keys: list[str], with_confidence: bool) -> int:
-    """Room for ``"key": "negative", `` per line (plus ``{"label": …, "confidence": 0.85}``)."""
-    return 16 + sum(len(k) + (28 if with_confidence else 10) for k in keys)
-
-
-def _id_problem(answer: BatchLabels, keys: list[str]) -> str | None:
-    missing = [k for k in keys if k not in answer.root]
-    unknown = [k for k in answer.root if k not in keys]
-    if not missing and not unknown:
-        return None
-    parts = []
-    if missing:
-        parts.append(f"it has no entry for {', '.join(missing)}")
-    if unknown:
-        parts.append(f"it has entries for ids that were not asked: {', '.join(unknown)}")
-    return f"{'; '.join(parts)}. Give exactly one entry for each of {', '.join(keys)}, in that order"
 
 
 class SegmentScorer:
@@ -116,13 +79,10 @@ class SegmentScorer:
     def reserve_tokens(self) -> int:
         """The most a batch question adds after the system message: instructions, lines, answers, re-asks."""
         keys = ["99999.9"] * self.batch_size
-        instructions = estimate_tokens(self.prompts[QUESTION_ID].render(lines=[], with_confidence=True))
-        answer = _max_tokens(keys, with_confidence=True)
+        instructions = estimate_tokens(self.prompts[SEGMENTS.template].render(lines=[], with_confidence=True))
+        answer = batch_max_tokens(keys, with_confidence=True)
         reasks = self.max_reasks * (answer + _REASK_TOKENS + estimate_tokens(", ".join(keys)))
         return instructions + _BATCH_LINE_TOKENS + answer + reasks
-
-    def messages(self, scope: Scope, units: list[Unit], *, with_confidence: bool = False) -> list[ChatMessage]:
-        return self.prompts.ask(scope.system, QUESTION_ID, lines=batch_lines(units), with_confidence=with_confidence)
 
     def score(
         self,
@@ -136,7 +96,7 @@ class SegmentScorer:
         for batch in self.batches(units):
             scored.update(self._batch(scope, batch, provenance, warnings))
             if progress:
-                progress(QUESTION_ID)
+                progress(SEGMENT_QUESTION_ID)
         return [scored[u.id] for u in units]
 
     def _batch(
@@ -150,18 +110,14 @@ class SegmentScorer:
     ) -> dict[int, SegmentSentiment]:
         keys = [u.key for u in units]
         with_confidence = self.with_confidence or repair
-        answered = ask(
+        answered = ask_row(
             self.llm,
+            self.prompts,
+            SEGMENTS,
+            Situation(scope=scope, batch=tuple(units), with_confidence=with_confidence),
             model=self.model,
-            question_id=REPAIR_ID if repair else QUESTION_ID,
-            template=self.prompts[QUESTION_ID],
-            messages=self.messages(scope, units, with_confidence=with_confidence),
-            output=BatchLabels,
-            schema=batch_schema(keys, with_confidence=with_confidence),
-            max_tokens=_max_tokens(keys, with_confidence),
             max_reasks=self.max_reasks,
-            top_logprobs=_TOP_LOGPROBS,
-            check=lambda answer: _id_problem(answer, keys),
+            question_id=SEGMENT_REPAIR_ID if repair else SEGMENT_QUESTION_ID,
         )
         provenance.append(
             answered.provenance.model_copy(
@@ -174,7 +130,7 @@ class SegmentScorer:
             warnings.append(
                 Warning(
                     code="segments.unknown_ids",
-                    question_id=QUESTION_ID,
+                    question_id=SEGMENT_QUESTION_ID,
                     message=f"ignored labels for ids that were not asked: {', '.join(unknown)[:200]}",
                 )
             )
@@ -194,7 +150,7 @@ class SegmentScorer:
         if unscored:
             if repair:
                 raise InvalidAnswerError(
-                    f"{QUESTION_ID}: {response.model} gave no usable label for "
+                    f"{SEGMENT_QUESTION_ID}: {response.model} gave no usable label for "
                     f"{', '.join(u.key for u in unscored)} even when asked for them alone",
                     hint="Try another model (--model) or a smaller LLM_SENTIMENT_SEGMENT_BATCH_SIZE.",
                     last_answer=response.content[:500],

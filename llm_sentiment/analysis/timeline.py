@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.transcript.model import Role
 from llm_sentiment.transcript.units import estimated_times
 
@@ -27,7 +28,6 @@ from .result import (
     Trend,
     TurningPoint,
 )
-from .scoring import Thresholds
 
 _MIN_WEIGHT_S = 0.1
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, RootModel, ValidationError
 
-from llm_sentiment.analysis.result import Label, RecommendationType, Resolution
 from llm_sentiment.errors import QuestionsFileError
 
-_LABELS = ["positive", "neutral", "negative"]
+Label = Literal["positive", "neutral", "negative"]
+LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
+Resolution = Literal["resolved", "unresolved", "unclear"]
+RecommendationType = Literal["escalation", "coaching", "follow_up", "praise"]
+_LABELS = list(LABELS)
 
 
 class LabelAnswer(BaseModel):

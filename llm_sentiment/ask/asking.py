@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from llm_sentiment.analysis.result import Provenance
 from llm_sentiment.errors import InvalidAnswerError, InvalidGrammarError
 from llm_sentiment.llm.base import ChatMessage, LLMClient, LLMRequest, LLMResponse
 
@@ -18,6 +17,23 @@ from .prompts import QuestionTemplate
 T = TypeVar("T", bound=BaseModel)
 
 log = logging.getLogger(__name__)
+
+
+class Provenance(BaseModel):
+    question_id: str
+    template_id: str
+    template_version: str
+    template_hash: str
+    model_requested: str
+    model_used: str
+    fallbacks_tried: list[str] = Field(default_factory=list, description="Models that failed before model_used.")
+    cache_hit: bool
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    asks: int = Field(1, description="1 + re-asks after invalid or ungrounded answers.")
+    window: int | None = Field(None, description="The window of a long call this question was asked about.")
+    segment_ids: list[int] | None = Field(None, description="The segments a batch scored.")
 
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 """What a question whose grammar llama.cpp rejects is constrained to instead; its answer is validated."""

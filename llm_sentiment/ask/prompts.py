@@ -17,11 +17,12 @@ import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field, ValidationError
 
-from llm_sentiment.analysis.scoring import Calibration
 from llm_sentiment.errors import TemplateError
 from llm_sentiment.llm.base import ChatMessage
 from llm_sentiment.transcript.model import Role, Segment
 from llm_sentiment.transcript.units import Unit
+
+from .calibration import Calibration
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 _DELIMITER = re.compile(r"</?\s*(?:transcript|lines)\s*>", re.IGNORECASE)

@@ -13,10 +13,11 @@ import click
 
 from llm_sentiment import __version__
 from llm_sentiment._util.fileio import write_atomic
-from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, QUESTION_IDS, AnalysisPart, question_messages
+from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart
+from llm_sentiment.analysis.questions import QUESTION_IDS, question_messages
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.ask.answers import UserQuestion, load_questions
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.assets import ASSETS, ensure, get_asset, verify
 from llm_sentiment.errors import LLMSentimentError

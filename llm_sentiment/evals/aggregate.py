@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analysis.result import LABELS
+from llm_sentiment.ask.answers import LABELS
 from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
 from llm_sentiment.evals.dataset import RESOLUTIONS, TRENDS
 from llm_sentiment.evals.metrics.accuracy import accuracy

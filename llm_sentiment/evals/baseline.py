@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llm_sentiment.analysis.result import Label
+from llm_sentiment.ask.answers import Label
 from llm_sentiment.errors import ConfigError
 from llm_sentiment.evals.cases import CaseResult, TargetKey, empty_case
 from llm_sentiment.evals.dataset import EvalCall, Trend

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llm_sentiment.analysis.result import LABELS, Label
-from llm_sentiment.analysis.scoring import Band, Thresholds
+from llm_sentiment.ask.answers import LABELS, Label
+from llm_sentiment.ask.calibration import Band, Thresholds
 from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
 from llm_sentiment.evals.metrics.f1 import macro_f1

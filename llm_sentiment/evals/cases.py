@@ -10,10 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analysis.result import Analysis, Label, Sentiment
-from llm_sentiment.analysis.result import Resolution as FoundResolution
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.analysis.result import Analysis, Sentiment
 from llm_sentiment.analysis.timeline import Placed, place, tally
+from llm_sentiment.ask.answers import Label
+from llm_sentiment.ask.answers import Resolution as FoundResolution
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.evals.dataset import EvalCall, Resolution, RoleLabels, Split, Trend
 from llm_sentiment.transcript.model import Transcript
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llm_sentiment.analysis.result import LABELS, Label
+from llm_sentiment.ask.answers import LABELS, Label
 from llm_sentiment.errors import DatasetError, LLMSentimentError
 from llm_sentiment.roles.rules import parse_roles_spec
 from llm_sentiment.transcript.formats import parse_plain_text

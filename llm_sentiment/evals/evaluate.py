@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from llm_sentiment._util.fileio import write_atomic
 from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart
-from llm_sentiment.analysis.scoring import Band, Calibration
+from llm_sentiment.ask.calibration import Band, Calibration
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity

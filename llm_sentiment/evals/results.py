@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from llm_sentiment import __version__
-from llm_sentiment.analysis.scoring import Band
+from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
 from llm_sentiment.evals.calibrate import FittedBand

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from llm_sentiment._util.fileio import write_atomic
 from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart, Analyzer
-from llm_sentiment.analysis.scoring import Band
+from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import InvalidAnswerError, LLMSentimentError, SetupError
 from llm_sentiment.evals.audio import render
 from llm_sentiment.evals.baseline import BASELINE_ID, Polarity, score_baseline

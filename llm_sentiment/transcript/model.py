@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field, field_validator
 
 Role = Literal["agent", "customer"]
 RoleSource = Literal["argument", "labels", "inference", "channel", "diarization", "input"]
+Timing = Literal["segment", "words", "interpolated"]
+"""Where a line's times come from: its segment, the turn's word times, or the turn's span shared out."""
 
 
 class Word(BaseModel):

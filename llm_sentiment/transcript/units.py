@@ -14,10 +14,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from llm_sentiment.analysis.grounding import normalise, sentence_spans
-from llm_sentiment.analysis.result import Timing
-
-from .model import Segment, Transcript
+from .model import Segment, Timing, Transcript
+from .text import normalise, sentence_spans
 
 SECONDS_PER_WORD = 0.4
 """150 words a minute: the speaking rate an untimed transcript's estimated timeline assumes."""

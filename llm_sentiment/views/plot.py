@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 from llm_sentiment.analysis.result import Analysis, RoleTimeline
-from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.analysis.timeline import place
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.errors import DependencyMissingError
 
 _COLORS = {"agent": "#1f77b4", "customer": "#d62728"}

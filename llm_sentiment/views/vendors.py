@@ -17,9 +17,11 @@ import hashlib
 import uuid
 from typing import Any, Literal
 
-from llm_sentiment.analysis.result import Analysis, Label, Provenance, SegmentSentiment, Tally
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.analysis.result import Analysis, SegmentSentiment, Tally
 from llm_sentiment.analysis.timeline import Placed, place, tally
+from llm_sentiment.ask.answers import Label
+from llm_sentiment.ask.asking import Provenance
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.transcript.model import Role
 
 View = Literal["native", "assemblyai", "deepgram", "insights"]

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_sentiment.analysis.result import Label
+from llm_sentiment.ask.answers import Label
 from llm_sentiment.evals.dataset import CallLabels, EvalCall
 from llm_sentiment.evals.sources.base import Conversion, RemoteFile, Source, sample, shortest_covering, split_of
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llm_sentiment.analysis.result import LABELS, Label
+from llm_sentiment.ask.answers import LABELS, Label
 from llm_sentiment.evals.dataset import CallLabels, EvalCall, Resolution, RoleLabels
 from llm_sentiment.evals.sources.agreement import krippendorff_alpha
 from llm_sentiment.evals.sources.base import Conversion, RemoteFile, Source, sample, shortest_covering, split_of

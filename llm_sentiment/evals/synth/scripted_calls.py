@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from llm_sentiment.analysis.result import Label
+from llm_sentiment.ask.answers import Label
 from llm_sentiment.transcript.model import Role, Segment, Transcript
 
 _SECONDS_PER_WORD = 0.4

@@ -36,9 +36,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llm_sentiment import __version__
-from llm_sentiment.analysis.result import Analysis, CustomAnswer, Provenance, Warning
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.analysis.result import Analysis, CustomAnswer, Warning
 from llm_sentiment.ask.answers import UserQuestion, number_questions
+from llm_sentiment.ask.asking import Provenance
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet, prompt_versions
 from llm_sentiment.errors import (
     AudioTooLargeError,

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llm_sentiment.analysis.long_calls import estimate_tokens
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.analysis.scoring import Thresholds
+from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.errors import InvalidParameterError, JobNotFoundError, TokenLimitError
 from llm_sentiment.service.auth import Principal
 from llm_sentiment.service.store.jobs import Job
