@@ -24,14 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_sentiment.analysis.analyzer import Analyzer  # noqa: E402
-from llm_sentiment.analysis.result import Analysis  # noqa: E402
-from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
-from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call  # noqa: E402
-from llm_sentiment.llm.base import LLMRequest, LLMResponse  # noqa: E402
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig  # noqa: E402
-from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.wiring import load_call  # noqa: E402
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.result import Analysis
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
+from llm_sentiment.llm.base import LLMRequest, LLMResponse
+from llm_sentiment.llm.fallback import FallbackLLM
+from llm_sentiment.settings import Settings
+from llm_sentiment.wiring import build_router, load_call
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".webm"}
 STAGES = ("transcription", "load", "segments", "notes", "roles", "summary")
@@ -41,12 +41,12 @@ SLOWEST = 5
 class ColdLLM:
     """Resets every loaded llama.cpp context before each question: no prefix is ever reused."""
 
-    def __init__(self, router: RouterClient) -> None:
+    def __init__(self, router: FallbackLLM) -> None:
         self.router = router
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        for model in self.router.pool._models.values():
-            model.llama.reset()
+        for model in self.router.local._models.values():
+            model.reset()
         return self.router.complete(request)
 
 
@@ -126,7 +126,7 @@ def main() -> None:
         path = _scripted(args.scripted, workdir)
     settings = Settings(cache=False)
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
-    router = RouterClient(RouterConfig.load(settings.router_config), settings)
+    router = build_router(settings)
     router.preload(settings.model)  # model loading is start-up, not per-call work
 
     analysis, stages, wall = _run(Analyzer(router, prompts, settings.analysis_options()), path)

@@ -21,16 +21,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llama_cpp import Llama, LlamaGrammar  # noqa: E402
+from llama_cpp import Llama, LlamaGrammar
 
-from llm_sentiment.ask.answers import LabelAnswer, label_schema  # noqa: E402
-from llm_sentiment.ask.asking import ask  # noqa: E402
-from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
-from llm_sentiment.assets import ensure, get_asset  # noqa: E402
-from llm_sentiment.llm.cached import CachedLLM, ResponseCache  # noqa: E402
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig  # noqa: E402
-from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.wiring import load_call  # noqa: E402
+from llm_sentiment.analysis.questions import question_messages
+from llm_sentiment.ask.answers import LabelAnswer, label_schema
+from llm_sentiment.ask.asking import ask
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.assets import ensure, get_asset
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.settings import Settings
+from llm_sentiment.wiring import build_router, load_call
 
 QUESTION = "customer_sentiment"
 
@@ -46,13 +46,13 @@ def main() -> None:
     settings = Settings(model=f"local/{args.model}", cache_path=scratch / "cache")
     prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
     transcript = load_call(args.call)
-    messages = prompts.messages(QUESTION, transcript)
+    messages = question_messages(prompts, transcript, QUESTION)
     template = prompts[QUESTION]
     schema = label_schema()
 
-    router = RouterClient(RouterConfig.load(settings.router_config), settings)
+    router = build_router(settings)
     router.preload(settings.model)
-    ours_model = next(iter(router.pool._models.values())).llama
+    ours_model = next(iter(router.local._models.values()))  # its llama.cpp process
     raw = Llama(
         model_path=str(ensure(get_asset(args.model), settings.models_dir)),
         n_ctx=settings.n_ctx,

@@ -21,12 +21,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_sentiment.analysis.behavior import behavioral  # noqa: E402
-from llm_sentiment.evals.synth.render_audio import AGENT_VOICE, CUSTOMER_VOICE, Turn, render_call  # noqa: E402
-from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.speech.recording import AudioOptions  # noqa: E402
-from llm_sentiment.transcript.model import Transcript  # noqa: E402
-from llm_sentiment.wiring import build_llm, build_role_question, transcribe_call  # noqa: E402
+from llm_sentiment.analysis.behavior import behavioral
+from llm_sentiment.evals.synth.render_audio import AGENT_VOICE, CUSTOMER_VOICE, Turn, render_call
+from llm_sentiment.settings import Settings
+from llm_sentiment.speech.recording import AudioOptions
+from llm_sentiment.transcript.model import Transcript
+from llm_sentiment.wiring import build_llm, build_role_question, transcribe_call
 
 VOICE_PAIRS = [
     (AGENT_VOICE, CUSTOMER_VOICE),

@@ -20,14 +20,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from llm_sentiment.analysis.analyzer import Analyzer  # noqa: E402
-from llm_sentiment.analysis.questions import Scope  # noqa: E402
-from llm_sentiment.ask.prompts import PromptSet  # noqa: E402
-from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.transcript.units import sentiment_units  # noqa: E402
-from llm_sentiment.wiring import build_llm, load_call  # noqa: E402
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.questions import Scope
+from llm_sentiment.ask.prompts import PromptSet
+from llm_sentiment.settings import Settings
+from llm_sentiment.transcript.units import sentiment_units
+from llm_sentiment.wiring import build_llm, load_call
 
 LABELS = ("positive", "neutral", "negative")
 

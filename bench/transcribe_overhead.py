@@ -26,11 +26,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_sentiment.evals.synth.render_audio import Turn, render_call  # noqa: E402
-from llm_sentiment.settings import Settings  # noqa: E402
-from llm_sentiment.speech.audio import decode, probe  # noqa: E402
-from llm_sentiment.speech.recording import limits_from  # noqa: E402
-from llm_sentiment.speech.whisper import Transcriber  # noqa: E402
+from llm_sentiment.evals.synth.render_audio import Turn, render_call
+from llm_sentiment.settings import Settings
+from llm_sentiment.speech.audio import decode, probe
+from llm_sentiment.speech.recording import limits_from
+from llm_sentiment.speech.whisper import Transcriber
 
 CALLS = json.loads((REPO / "tests" / "fixtures" / "scripted_calls.json").read_text(encoding="utf-8"))
 

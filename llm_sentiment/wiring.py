@@ -8,7 +8,10 @@ from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.llm.config import RouterConfig
+from llm_sentiment.llm.fallback import Backup, FallbackLLM
+from llm_sentiment.llm.litellm import RouterClient
+from llm_sentiment.llm.llama_cpp import LocalModelPool
 from llm_sentiment.roles.ask import RoleQuestion
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
 from llm_sentiment.speech.audio import looks_like_recording
@@ -73,8 +76,18 @@ def transcribe_call(
     return result.model_copy(update={"transcript": transcript})
 
 
+def build_router(settings: Settings, config: RouterConfig | None = None) -> FallbackLLM:
+    """The LiteLLM router over the embedded models, with fallback across its model groups."""
+    config = config or RouterConfig.load(settings.router_config)
+    local = LocalModelPool(settings.models_dir, settings.n_ctx, settings.threads, settings.n_batch)
+    router = RouterClient(config, local, num_retries=settings.num_retries, timeout=settings.timeout)
+    backups = {group: [Backup(b, router) for b in config.fallbacks_for(group)] for group in config.groups()}
+    return FallbackLLM(router, backups)
+
+
 def build_llm(settings: Settings, *, use_cache: bool = True) -> tuple[LLMClient, ResponseCache | None]:
-    client: LLMClient = RouterClient(RouterConfig.load(settings.router_config), settings)
+    """The router, with the answer cache outermost (when caching is on)."""
+    client: LLMClient = build_router(settings)
     if not (use_cache and settings.cache):
         return client, None
     cache = ResponseCache(settings.cache_dir)

@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from llm_sentiment.llm.litellm import RouterConfig
+from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.service.gateway import GatewayMessage, fill, transcript_text
 from llm_sentiment.wiring import load_call

@@ -14,10 +14,11 @@ from llm_sentiment.ask.answers import NotesAnswer, UserQuestion
 from llm_sentiment.ask.asking import ask
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.llm.base import ChatMessage
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.llm.fallback import FallbackLLM
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
 from llm_sentiment.transcript.formats import parse_transcript
+from llm_sentiment.wiring import build_router
 
 pytestmark = pytest.mark.real_model
 
@@ -34,15 +35,15 @@ Customer: OK\u2026 thanks, I guess \U0001f44d
 
 
 @pytest.fixture(scope="module")
-def router() -> Iterator[RouterClient]:
+def router() -> Iterator[FallbackLLM]:
     settings = Settings(model=MODEL, cache=False)
-    client = RouterClient(RouterConfig.load(settings.router_config), settings)
+    client = build_router(settings)
     yield client
-    for hosted in client.pool._models.values():
+    for hosted in client.local._models.values():
         hosted.close()
 
 
-def test_a_hostile_call_is_analyzed_end_to_end_with_every_quote_grounded(router: RouterClient) -> None:
+def test_a_hostile_call_is_analyzed_end_to_end_with_every_quote_grounded(router: FallbackLLM) -> None:
     settings = Settings(model=MODEL, cache=False)
     call = assign_roles(parse_transcript(HOSTILE.encode()))
     analyzer = Analyzer(router, PromptSet(settings.prompts_dir, settings.prompts_version), settings.analysis_options())
@@ -73,7 +74,7 @@ def test_a_hostile_call_is_analyzed_end_to_end_with_every_quote_grounded(router:
 
 
 def test_a_schema_without_a_grammar_is_asked_unconstrained_and_validated(
-    router: RouterClient, caplog: pytest.LogCaptureFixture
+    router: FallbackLLM, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The grammar is built in the model's process; its failure crosses LiteLLM as itself, and the asker falls back."""
     settings = Settings(model=MODEL)
@@ -99,9 +100,9 @@ def test_a_schema_without_a_grammar_is_asked_unconstrained_and_validated(
     assert "window_notes" in caplog.text and "asking without the answer's grammar" in caplog.text
 
 
-def test_closing_a_model_ends_its_process(router: RouterClient) -> None:
+def test_closing_a_model_ends_its_process(router: FallbackLLM) -> None:
     router.preload(MODEL)
-    hosted = next(iter(router.pool._models.values()))
+    hosted = next(iter(router.local._models.values()))
     pid = hosted.pid
     assert pid is not None
     hosted.close()

@@ -15,9 +15,10 @@ from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.llm.base import ChatMessage, LLMRequest
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.llm.config import RouterConfig
+from llm_sentiment.llm.fallback import FallbackLLM
 from llm_sentiment.settings import Settings
-from llm_sentiment.wiring import load_call
+from llm_sentiment.wiring import build_router, load_call
 
 from .conftest import FIXTURES
 
@@ -37,12 +38,12 @@ def real_settings(cache_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def router(real_settings: Settings) -> RouterClient:
-    return RouterClient(RouterConfig.load(real_settings.router_config), real_settings)
+def router(real_settings: Settings) -> FallbackLLM:
+    return build_router(real_settings)
 
 
 @pytest.fixture(scope="session")
-def analyzer(router: RouterClient, real_settings: Settings) -> Any:
+def analyzer(router: FallbackLLM, real_settings: Settings) -> Any:
     cache = ResponseCache(real_settings.cache_dir)
     yield Analyzer(
         CachedLLM(router, cache), PromptSet(real_settings.prompts_dir, "v1"), real_settings.analysis_options()
@@ -86,7 +87,7 @@ def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:
     assert "Customer NEGATIVE" in text.stdout
 
 
-def test_small_model_is_selectable_by_name(router: RouterClient) -> None:
+def test_small_model_is_selectable_by_name(router: FallbackLLM) -> None:
     request = LLMRequest(
         model="local/qwen2.5-coder-0.5b",
         messages=[ChatMessage(role="user", content='Reply with JSON {"ok": true}')],
@@ -108,7 +109,7 @@ def test_local_timeout_falls_back_to_the_next_model(real_settings: Settings, tmp
             "router_settings": {"num_retries": 0, "timeout": 60, "fallbacks": [{"slow": ["small"]}]},
         }
     )
-    client = RouterClient(config, real_settings)
+    client = build_router(real_settings, config)
     long_text = " ".join(["The customer explained the billing problem again in detail."] * 60)
     response = client.complete(
         LLMRequest(model="slow", messages=[ChatMessage(role="user", content=long_text + " Say ok.")], max_tokens=4)

@@ -14,12 +14,11 @@ from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.settings import Settings
 from llm_sentiment.transcript.text import split_sentences
 from llm_sentiment.views import vendors as views
-from llm_sentiment.wiring import load_call
+from llm_sentiment.wiring import build_router, load_call
 
 from .conftest import FIXTURES
 
@@ -32,7 +31,7 @@ SMALL = "local/qwen2.5-coder-0.5b"
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = Settings(cache_path=tmp_path_factory.mktemp("real-seg-cache"))
-    router = RouterClient(RouterConfig.load(settings.router_config), settings)
+    router = build_router(settings)
     cache = ResponseCache(settings.cache_dir)
     yield settings, router, CachedLLM(router, cache)
     cache.close()

@@ -9,7 +9,8 @@ import pytest
 
 from llm_sentiment.errors import AllModelsFailedError, ConfigError, ProviderRejectedError
 from llm_sentiment.llm.base import ChatMessage, LLMRequest
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.llm.config import RouterConfig
+from llm_sentiment.wiring import build_router
 
 from .stub_server import openai_stub
 
@@ -45,7 +46,7 @@ def _request() -> LLMRequest:
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_failing_primary_falls_back_and_says_so(settings: Any, status: int) -> None:
     with openai_stub(status) as (api_base, state):
-        response = RouterClient(_config(api_base), settings).complete(_request())
+        response = build_router(settings, _config(api_base)).complete(_request())
     assert state.calls >= 1
     assert response.model == "backup" and response.fallbacks_tried == ["primary"]
     assert response.content == ANSWER
@@ -54,24 +55,24 @@ def test_failing_primary_falls_back_and_says_so(settings: Any, status: int) -> N
 def test_unreachable_primary_falls_back(settings: Any) -> None:
     with openai_stub(200) as (api_base, _):
         closed = api_base  # the server is shut down on exit: its port refuses connections
-    response = RouterClient(_config(closed), settings).complete(_request())
+    response = build_router(settings, _config(closed)).complete(_request())
     assert response.model == "backup"
 
 
 def test_bad_request_does_not_fall_back(settings: Any) -> None:
     body = {"error": {"message": "unsupported parameter", "type": "invalid_request_error"}}
     with openai_stub(400, body) as (api_base, _), pytest.raises(ProviderRejectedError):
-        RouterClient(_config(api_base), settings).complete(_request())
+        build_router(settings, _config(api_base)).complete(_request())
 
 
 def test_without_fallbacks_every_model_failing_is_reported(settings: Any) -> None:
     with openai_stub(503) as (api_base, _), pytest.raises(AllModelsFailedError) as info:
-        RouterClient(_config(api_base, fallbacks=False), settings).complete(_request())
+        build_router(settings, _config(api_base, fallbacks=False)).complete(_request())
     assert info.value.details["tried"] == ["primary"]
 
 
 def test_unknown_model_and_bad_fallback_config(settings: Any) -> None:
-    client = RouterClient(_config("http://127.0.0.1:9/v1"), settings)
+    client = build_router(settings, _config("http://127.0.0.1:9/v1"))
     with pytest.raises(ConfigError, match="unknown model"):
         client.complete(LLMRequest(model="nope", messages=[ChatMessage(role="user", content="hi")]))
     with pytest.raises(ConfigError, match="unknown models: ghost"):

@@ -27,7 +27,7 @@ from llm_sentiment.evals.report_html import render_html
 from llm_sentiment.evals.results import DatasetInfo, Results, build, load_results
 from llm_sentiment.evals.runner import EvalConfig, Tick, matrix, run
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.litellm import RouterConfig
+from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.settings import Settings
 
 

@@ -35,8 +35,7 @@ from llm_sentiment.evals.cases import (
 )
 from llm_sentiment.evals.dataset import EvalCall
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.cached import CachedLLM, ResponseCache
-from llm_sentiment.llm.litellm import RouterClient
+from llm_sentiment.llm.cached import ResponseCache
 from llm_sentiment.settings import Settings
 from llm_sentiment.transcript.model import Transcript
 from llm_sentiment.wiring import build_analyzer, build_llm, load_call
@@ -162,9 +161,7 @@ def run(
     outcome = RunOutcome(cases=[])
     if llm is None and llm_configs:
         llm, cache = build_llm(settings, use_cache=use_cache)
-        client = llm.inner if isinstance(llm, CachedLLM) else llm
-        if isinstance(client, RouterClient):
-            outcome.cost = client.cost
+        outcome.cost = getattr(llm, "cost", outcome.cost)  # the router's price map, forwarded by its wrappers
     analyzers = {
         c.id: build_analyzer(settings, llm, model=c.model, prompts_version=c.prompts)
         for c in llm_configs

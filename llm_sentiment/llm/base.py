@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -52,3 +53,50 @@ class LLMResponse(BaseModel):
 
 class LLMClient(Protocol):
     def complete(self, request: LLMRequest) -> LLMResponse: ...
+
+
+class WrapperLLM:
+    """A client around another: it handles what it overrides and forwards everything else (``preload``,
+    ``cost``, ...), so no caller ever unwraps a wrapper to reach what it wraps."""
+
+    def __init__(self, inner: LLMClient) -> None:
+        self.inner = inner
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        return self.inner.complete(request)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+@dataclass
+class Generation:
+    """One answer of a local model, as the process that runs it reports it."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    logprobs: list[dict[str, Any]] | None
+
+
+class LocalModels(Protocol):
+    """The embedded models a LiteLLM ``local/<name>`` deployment runs (``llama_cpp.LocalModelPool``)."""
+
+    def load(self, name: str, params: dict[str, Any]) -> None: ...
+
+    def generate(
+        self,
+        name: str,
+        params: dict[str, Any],
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        top_logprobs: int,
+        deadline: float | None,
+    ) -> Generation: ...

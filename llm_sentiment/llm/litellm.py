@@ -1,123 +1,30 @@
 """The one adapter to LiteLLM: router config in, ``LLMClient`` out.
 
-LiteLLM's Router handles deployments, retries and timeouts per model group. Fallback to the next
-model group is ours (``complete``), so it happens only on transport errors: a bad request or a
-malformed answer would fail the same way on any model.
+LiteLLM's Router handles deployments, retries and timeouts per model group; ``local/<name>`` is a
+custom provider over the embedded models it is given (``LocalModels``). Fallback to another model
+group is not here: it is composition (``fallback.FallbackLLM``).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import openai
-import yaml
-from pydantic import BaseModel, Field, ValidationError
 
 from llm_sentiment._util.native_host import DeadlineExceededError
 from llm_sentiment.errors import (
-    AllModelsFailedError,
     ConfigError,
     LLMSentimentError,
-    ProviderError,
     ProviderRateLimitError,
     ProviderRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from llm_sentiment.settings import Settings
 
-from .base import LLMRequest, LLMResponse, TokenLogprob
-from .llama_cpp import LocalModelPool
-
-LOCAL_PROVIDER = "local"
-
-
-class Deployment(BaseModel):
-    model_name: str
-    litellm_params: dict[str, Any]
-    model_info: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def is_local(self) -> bool:
-        return str(self.litellm_params.get("model", "")).startswith(f"{LOCAL_PROVIDER}/")
-
-
-class RouterSettings(BaseModel):
-    num_retries: int = Field(1, ge=0)
-    timeout: float = Field(600, gt=0)
-    fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
-    model_group_alias: dict[str, str] = Field(
-        default_factory=dict,
-        description="Model names clients send (e.g. a vendor's) mapped to a model group; '*' maps any other name.",
-    )
-
-
-class RouterConfig(BaseModel):
-    model_list: list[Deployment]
-    router_settings: RouterSettings = Field(default_factory=RouterSettings)
-
-    @classmethod
-    def load(cls, path: Path) -> RouterConfig:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read router config {path}: {exc.strerror}",
-                hint="Set LLM_SENTIMENT_ROUTER_CONFIG to a models.yaml.",
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"router config {path} is not valid YAML: {exc}") from None
-        try:
-            config = cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"router config {path}: {where}: {first['msg']}") from None
-        config.check()
-        return config
-
-    def check(self) -> None:
-        names = {d.model_name for d in self.model_list}
-        for rule in self.router_settings.fallbacks:
-            for primary, backups in rule.items():
-                unknown = [m for m in (primary, *backups) if m not in names]
-                if unknown:
-                    raise ConfigError(
-                        f"router_settings.fallbacks names unknown models: {', '.join(unknown)}",
-                        hint=f"Known model groups: {', '.join(sorted(names))}.",
-                    )
-
-        unknown_targets = sorted(t for t in self.router_settings.model_group_alias.values() if t not in names)
-        if unknown_targets:
-            raise ConfigError(
-                f"router_settings.model_group_alias maps to unknown models: {', '.join(unknown_targets)}",
-                hint=f"Known model groups: {', '.join(sorted(names))}.",
-            )
-
-    def resolve(self, model: str) -> str:
-        """The model group a client's model name means: a group itself, an alias, or the '*' alias."""
-        if model in self.groups():
-            return model
-        aliases = self.router_settings.model_group_alias
-        target = aliases.get(model) or aliases.get("*")
-        if target is None:
-            raise ConfigError(
-                f"unknown model {model!r}",
-                hint=f"Model groups: {', '.join(self.groups())}; or add it to router_settings.model_group_alias.",
-            )
-        return target
-
-    def groups(self) -> list[str]:
-        return list(dict.fromkeys(d.model_name for d in self.model_list))
-
-    def fallbacks_for(self, model: str) -> list[str]:
-        for rule in self.router_settings.fallbacks:
-            if model in rule:
-                return list(rule[model])
-        return []
+from .base import LLMRequest, LLMResponse, LocalModels, TokenLogprob
+from .config import LOCAL_PROVIDER, RouterConfig
 
 
 def _litellm() -> Any:
@@ -132,11 +39,11 @@ def _litellm() -> Any:
 
 def _local_provider_class(litellm: Any) -> type:
     class LocalProvider(litellm.CustomLLM):  # type: ignore[misc]
-        """LiteLLM custom provider ``local/<model>`` backed by the in-process llama.cpp pool."""
+        """LiteLLM custom provider ``local/<model>``, backed by the embedded models (each in its own process)."""
 
-        def __init__(self, pool: LocalModelPool) -> None:
+        def __init__(self, local: LocalModels) -> None:
             super().__init__()
-            self.pool = pool
+            self.local = local
 
         def completion(
             self,
@@ -158,12 +65,12 @@ def _local_provider_class(litellm: Any) -> type:
             client: Any = None,
         ) -> Any:
             started = time.monotonic()
-            spec = self.pool.spec_for(model, optional_params)
-            local = self.pool.get(spec)
             response_format = optional_params.get("response_format") or {}
             seconds = float(timeout) if isinstance(timeout, int | float) else None
             try:
-                generation = local.generate(
+                generation = self.local.generate(
+                    model,
+                    optional_params,
                     [{"role": m["role"], "content": m["content"]} for m in messages],
                     json_schema=response_format.get("schema"),
                     max_tokens=int(optional_params.get("max_tokens", 256)),
@@ -246,12 +153,22 @@ def _logprobs_from(choice: Any) -> list[TokenLogprob] | None:
 
 
 class RouterClient:
-    """``LLMClient`` over a LiteLLM Router, with fallback across model groups on transport errors."""
+    """``LLMClient`` over a LiteLLM Router: one model group per request, its errors in our tree.
 
-    def __init__(self, config: RouterConfig, settings: Settings) -> None:
+    ``num_retries`` and ``timeout`` (set in the environment) override the config's router settings."""
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        local: LocalModels,
+        *,
+        num_retries: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.config = config
-        self.settings = settings
-        self.pool = LocalModelPool(settings.models_dir, settings.n_ctx, settings.threads, settings.n_batch)
+        self.local = local
+        self.num_retries = config.router_settings.num_retries if num_retries is None else num_retries
+        self.timeout = config.router_settings.timeout if timeout is None else timeout
         self._structured = {
             d.model_name: d.model_info.get("structured_output", "json_object") for d in config.model_list
         }
@@ -262,17 +179,16 @@ class RouterClient:
         """Built on the first real call: importing LiteLLM takes seconds that a cached run should not pay."""
         if self._router is None:
             litellm = _litellm()
-            provider = _local_provider_class(litellm)(self.pool)
+            provider = _local_provider_class(litellm)(self.local)
             litellm.custom_provider_map = [
                 *[p for p in litellm.custom_provider_map if p.get("provider") != LOCAL_PROVIDER],
                 {"provider": LOCAL_PROVIDER, "custom_handler": provider},
             ]
             litellm.utils.custom_llm_setup()
-            rs = self.config.router_settings
             self._router = litellm.Router(
                 model_list=[d.model_dump() for d in self.config.model_list],
-                num_retries=self.settings.num_retries if self.settings.num_retries is not None else rs.num_retries,
-                timeout=self.settings.timeout if self.settings.timeout is not None else rs.timeout,
+                num_retries=self.num_retries,
+                timeout=self.timeout,
                 retry_after=0,
             )
         return self._router
@@ -282,7 +198,7 @@ class RouterClient:
         deployment = self._local.get(model)
         if deployment is not None:
             name = str(deployment.litellm_params["model"]).split("/", 1)[1]
-            self.pool.get(self.pool.spec_for(name, deployment.litellm_params))
+            self.local.load(name, deployment.litellm_params)
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD for one answer of a model group: 0 for embedded models, else the deployment's own
@@ -312,25 +228,7 @@ class RouterClient:
                 f"unknown model {request.model!r}",
                 hint=f"Model groups in the router config: {', '.join(self.config.groups())}.",
             )
-        tried: list[str] = []
-        errors: list[str] = []
-        for model in [request.model, *self.config.fallbacks_for(request.model)]:
-            try:
-                response = self._call(model, request)
-            except ProviderError as exc:
-                if not exc.retryable:
-                    raise
-                tried.append(model)
-                errors.append(exc.message)
-                continue
-            return response.model_copy(update={"fallbacks_tried": tried})
-        raise AllModelsFailedError(
-            "every model failed: " + "; ".join(errors),
-            tried=tried,
-            hint="Check that the model servers are reachable, or add a fallback model.",
-        )
-
-    def _call(self, model: str, request: LLMRequest) -> LLMResponse:
+        model = request.model
         self.preload(model)
         kwargs: dict[str, Any] = {
             "model": model,

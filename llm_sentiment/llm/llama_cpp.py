@@ -26,6 +26,7 @@ from llm_sentiment._util.native_host import DeadlineExceededError, Emit, Handler
 from llm_sentiment.assets import ensure, get_asset
 from llm_sentiment.errors import ModelMissingError
 
+from .base import Generation
 from .grammar import GrammarChecker, to_gbnf
 
 ABORT_MARKER_ENV = "LLM_SENTIMENT_TEST_ABORT_ON"
@@ -40,15 +41,6 @@ class LocalModelSpec:
     n_ctx: int
     n_threads: int
     n_batch: int
-
-
-@dataclass
-class Generation:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    logprobs: list[dict[str, Any]] | None
 
 
 class _TopKObserver:
@@ -319,6 +311,32 @@ class LocalModelPool:
             n_ctx=int(params.get("n_ctx", self.n_ctx)),
             n_threads=int(params.get("n_threads", self.n_threads)),
             n_batch=int(params.get("n_batch", self.n_batch)),
+        )
+
+    def load(self, name: str, params: dict[str, Any]) -> None:
+        self.get(self.spec_for(name, params))
+
+    def generate(
+        self,
+        name: str,
+        params: dict[str, Any],
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        top_logprobs: int,
+        deadline: float | None,
+    ) -> Generation:
+        return self.get(self.spec_for(name, params)).generate(
+            messages,
+            json_schema=json_schema,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            top_logprobs=top_logprobs,
+            deadline=deadline,
         )
 
     def get(self, spec: LocalModelSpec) -> HostedModel:

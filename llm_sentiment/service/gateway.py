@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from llm_sentiment.llm.base import ChatMessage, LLMClient, LLMRequest
-from llm_sentiment.llm.litellm import RouterConfig
+from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.transcript.model import Transcript
 
 PLACEHOLDER = re.compile(r"\{\{\s*transcript\s*\}\}")

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.cached import CachedLLM, JsonCache, ResponseCache
-from llm_sentiment.llm.litellm import RouterClient, RouterConfig
+from llm_sentiment.llm.config import RouterConfig
+from llm_sentiment.llm.litellm import RouterClient
 from llm_sentiment.service.store.jobs import JobStore
 from llm_sentiment.settings import Settings
 from llm_sentiment.wiring import build_llm
