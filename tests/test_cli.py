@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 
 from .conftest import FIXTURES
 
@@ -108,7 +108,7 @@ def test_questions_file_errors(tmp_path: Path) -> None:
 @pytest.fixture
 def scripted_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's own wiring, with the schema-answering double in place of the model."""
-    from llm_sentiment.cli import main as cli
+    from llm_sentiment.cli import analyze as cli
 
     from .schema_llm import SchemaLLM
 
