@@ -9,8 +9,9 @@ import click
 
 from llm_sentiment import __version__
 from llm_sentiment.cli import admin, analyze, eval, serve
+from llm_sentiment.cli.common import CliParts
 
-__all__ = ["main"]
+__all__ = ["CliParts", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

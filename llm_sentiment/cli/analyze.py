@@ -17,14 +17,14 @@ from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.ask.answers import UserQuestion, load_questions
 from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.cli.common import analysis_parts, exit_on_error, load_settings
+from llm_sentiment.cli.common import CliParts, analysis_parts, exit_on_error, load_settings, pass_parts
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
 from llm_sentiment.speech.recording import AudioOptions
 from llm_sentiment.transcript.formats import INPUT_FORMATS, InputFormat
 from llm_sentiment.views import vendors as views
 from llm_sentiment.views.subtitles import RENDERERS
 from llm_sentiment.views.text import render_text
-from llm_sentiment.wiring import build_analyzer, build_llm, build_role_question, load_call, transcribe_call
+from llm_sentiment.wiring import load_call, transcribe_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,7 +134,9 @@ def _audio_options(func: F) -> F:
 @click.option("--prompts", "prompts_version", metavar="VERSION", help="Prompt version under prompts/.")
 @click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
+@pass_parts
 def analyze(
+    wiring: CliParts,
     path: Path,
     input_format: str,
     roles: str | None,
@@ -170,10 +172,10 @@ def analyze(
     settings = load_settings()
     with exit_on_error():
         asked: list[UserQuestion] = load_questions(questions) if questions else []
-        llm, cache = build_llm(settings, use_cache=not no_cache)
+        llm, cache = wiring.build_llm(settings, use_cache=not no_cache)
         try:
             audio = AudioOptions(model=whisper_model, language=language, channels=channels, use_cache=not no_cache)
-            question = build_role_question(settings, llm, model=model, prompts_version=prompts_version)
+            question = wiring.build_role_question(settings, llm, model=model, prompts_version=prompts_version)
             with _audio_progress(path.name) as heard:
                 transcript = load_call(
                     path,
@@ -184,7 +186,7 @@ def analyze(
                     question=question,
                     progress=heard,
                 )
-            analyzer = build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
+            analyzer = wiring.build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
             with _progress(analyzer.steps(transcript, asked, parts), path.name) as advance:
                 result = analyzer.analyze(transcript, asked, progress=advance, parts=parts)
         finally:

@@ -1,16 +1,36 @@
-"""What every command group shares: the settings, and known errors ended with their own exit codes."""
+"""What the command groups share: the wiring they build from (tests hand in their own), the settings, and
+known errors ended with their own exit codes."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import click
 
-from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart
+from llm_sentiment import wiring
+from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart, Analyzer
 from llm_sentiment.errors import LLMSentimentError
+from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.llm.cached import ResponseCache
+from llm_sentiment.roles.ask import RoleQuestion
 from llm_sentiment.settings import Settings
+
+
+@dataclass(frozen=True)
+class CliParts:
+    """The factories the commands build from, on the click context: tests pass their own as
+    ``CliRunner().invoke(main, args, obj=CliParts(build_llm=...))`` instead of patching modules."""
+
+    build_llm: Callable[..., tuple[LLMClient, ResponseCache | None]] = wiring.build_llm
+    build_role_question: Callable[..., RoleQuestion] = wiring.build_role_question
+    build_analyzer: Callable[..., Analyzer] = wiring.build_analyzer
+
+
+pass_parts = click.make_pass_decorator(CliParts, ensure=True)
+"""Hands a command the context's ``CliParts``: the caller's ``obj``, or the real wiring when there is none."""
 
 
 def _fail(error: LLMSentimentError) -> None:
