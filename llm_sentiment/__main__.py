@@ -1,3 +1,3 @@
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 
 main()

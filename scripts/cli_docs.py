@@ -13,7 +13,7 @@ import click
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_sentiment.cli.main import main  # noqa: E402
+from llm_sentiment.cli import main  # noqa: E402
 
 TARGET = REPO / "docs" / "cli.md"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 from llm_sentiment.errors import AudioTooLongError
 from llm_sentiment.speech.audio import (
     AudioLimits,

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.behavior import behavioral
 from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 from llm_sentiment.errors import ConfigError, ModelMissingError
 from llm_sentiment.evals.synth.render_audio import RenderedCall, render_call
 from llm_sentiment.llm.testing import FakeLLM

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import CliParts, main
 
 from .conftest import FIXTURES
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+def _run(*args: str, env: dict[str, str] | None = None, obj: CliParts | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env, obj=obj, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -106,36 +106,33 @@ def test_questions_file_errors(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def scripted_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+def scripted_llm() -> CliParts:
     """The CLI's own wiring, with the schema-answering double in place of the model."""
-    from llm_sentiment.cli import main as cli
-
     from .schema_llm import SchemaLLM
 
-    monkeypatch.setattr(cli, "build_llm", lambda settings, use_cache=True: (SchemaLLM("negative"), None))
+    return CliParts(build_llm=lambda settings, use_cache=True: (SchemaLLM("negative"), None))
 
 
 LABELED = FIXTURES / "labeled" / "internet_outage.json"
 
 
-@pytest.mark.usefixtures("scripted_llm")
-def test_views_and_plot(tmp_path: Path) -> None:
-    status, stdout, _ = _run("analyze", str(LABELED), "--view", "assemblyai")
+def test_views_and_plot(tmp_path: Path, scripted_llm: CliParts) -> None:
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "assemblyai", obj=scripted_llm)
     assert status == 0
     body = json.loads(stdout)
     assert body["audio_url"] == str(LABELED) and body["sentiment_analysis_results"][0]["sentiment"] == "NEGATIVE"
-    status, stdout, _ = _run("analyze", str(LABELED), "--view", "deepgram")
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "deepgram", obj=scripted_llm)
     assert status == 0 and json.loads(stdout)["results"]["sentiments"]["average"]["sentiment"] == "negative"
     out, plot = tmp_path / "insights.json", tmp_path / "timeline.png"
     status, _, stderr = _run(
         "analyze", str(LABELED), "--view", "insights", "--type", "sentiment", "--speaker", "Customer",
-        "--granularity", "minute", "-o", str(out), "--plot", str(plot),
+        "--granularity", "minute", "-o", str(out), "--plot", str(plot), obj=scripted_llm,
     )  # fmt: skip
     assert status == 0 and f"wrote {plot}" in stderr
     insights = json.loads(out.read_text())
     assert set(insights) == {"job_id", "pipeline", "sentiment"} and insights["sentiment"]["granularity"] == "minute"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    status, stdout, _ = _run("analyze", str(LABELED), "--format", "text")
+    status, stdout, _ = _run("analyze", str(LABELED), "--format", "text", obj=scripted_llm)
     assert status == 0 and "Summary:" in stdout and "Segments (17 scored; times measured)" in stdout
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 from llm_sentiment.errors import BelowThresholdError, ConfigError, DatasetError, EvalFileError, InvalidAnswerError
 from llm_sentiment.evals.dataset import load_dataset
 from llm_sentiment.evals.evaluate import EvalRequest, evaluate

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from llm_sentiment.cli.main import main
+from llm_sentiment.cli import main
 from llm_sentiment.service.auth import KeyStore
 from llm_sentiment.service.store.jobs import JobStore
 
