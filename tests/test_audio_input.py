@@ -42,10 +42,10 @@ def _wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     return path
 
 
-def _encode(path: Path, samples: np.ndarray, container: str, codec: str, rate: int = RATE) -> Path:
-    """Real encoders (PyAV's FFmpeg) write each allowed container."""
+def _encode(path: Path, samples: np.ndarray, container: str, codec: str, rate: int = RATE, **options: str) -> Path:
+    """Real encoders (PyAV's FFmpeg) write each allowed container (``options``: the muxer's)."""
     layout = "stereo" if samples.shape[0] == 2 else "mono"
-    with av.open(str(path), "w", format=container) as out:
+    with av.open(str(path), "w", format=container, options=options) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.layout = layout
         frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
@@ -174,6 +174,26 @@ def test_truncated_mp3_decodes_what_is_there_with_a_warning(tmp_path: Path) -> N
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     decoded = decode(cut, probe(cut, AudioLimits()), AudioLimits())
     assert 3.0 < decoded.info.duration < 7.0
+    assert [w.code for w in decoded.warnings] == ["audio.partial_decode"]
+    assert "truncated" in decoded.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "xing"), [(16000, 1, "1"), (16000, 1, "0"), (44100, 2, "1"), (44100, 2, "0")]
+)
+def test_a_20s_mp3_cut_to_a_third_warns_with_or_without_a_xing_header(
+    tmp_path: Path, rate: int, channels: int, xing: str
+) -> None:
+    """Without a Xing/Info frame count the demuxer estimates the length from the file's size, so only
+    the last frame, cut short, tells a truncated file from a complete one."""
+    full = _encode(tmp_path / "full.mp3", _tone(20.0, channels), "mp3", "libmp3lame", rate, write_xing=xing)
+    assert (b"Info" in full.read_bytes()[:2000]) == (xing == "1")
+    complete = decode(full, probe(full, AudioLimits()), AudioLimits())
+    assert complete.warnings == [] and complete.info.duration >= 20.0
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+    decoded = decode(cut, probe(cut, AudioLimits()), AudioLimits())
+    assert 6.0 < decoded.info.duration < 7.5
     assert [w.code for w in decoded.warnings] == ["audio.partial_decode"]
     assert "truncated" in decoded.warnings[0].message
 

@@ -130,6 +130,32 @@ def _mpeg_audio_frame(head: bytes) -> bool:
     return version != 1 and layer != 0 and bitrate != 0xF and rate != 3
 
 
+# kbit/s by bitrate index, for (MPEG-1?, layer); MPEG-2 and 2.5 share a table.
+_MPEG_KBPS = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame_bytes(head: bytes) -> int | None:
+    """How long the MPEG audio frame that starts with ``head`` is (None: not a frame, or free format)."""
+    if not _mpeg_audio_frame(head) or head[2] >> 4 == 0:
+        return None
+    version, layer = (head[1] >> 3) & 3, 4 - ((head[1] >> 1) & 3)
+    bits_per_s = _MPEG_KBPS[(version == 3, layer)][head[2] >> 4] * 1000
+    rate = _MPEG_RATES[version][(head[2] >> 2) & 3]
+    padding = (head[2] >> 1) & 1
+    if layer == 1:
+        return (12 * bits_per_s // rate + padding) * 4
+    per_frame = 72 if layer == 3 and version != 3 else 144  # MPEG-2/2.5 layer III frames are half as long
+    return per_frame * bits_per_s // rate + padding
+
+
 def _describe(head: bytes) -> str:
     for magic, what in _OTHER_TYPES:
         if head.startswith(magic):
@@ -291,6 +317,7 @@ class _Reading:
     samples: int = 0
     bad_packets: int = 0
     broke_off: str | None = None
+    last_packet: bytes = b""
 
 
 def decode(path: Path, probed: Probe, limits: AudioLimits) -> DecodedAudio:
@@ -316,7 +343,8 @@ def decode(path: Path, probed: Probe, limits: AudioLimits) -> DecodedAudio:
         raise DecodeFailedError(f"{path.name}: nothing could be decoded ({reason})", hint="Is the file complete?")
     samples = _stack(reading.chunks, reading.samples)
     duration = samples.shape[1] / SAMPLE_RATE
-    warning = _partial(reading, duration, declared) or (
+    cut_short = container == "mp3" and _cut_short(reading.last_packet)
+    warning = _partial(reading, duration, declared, cut_short) or (
         _wav_length_warning(path, probed.size_bytes) if container == "wav" else None
     )
     info = AudioInfo(
@@ -344,8 +372,10 @@ def _read(media: Any, stream: Any, path: Path, limits: AudioLimits) -> _Reading:
             reading.chunks.append(out.to_ndarray())
             reading.samples += out.samples
 
+    last: Any = None
     try:
         for packet in media.demux(stream):
+            last = packet if packet.size else last
             try:
                 frames = packet.decode()
             except av.FFmpegError:
@@ -369,17 +399,30 @@ def _read(media: Any, stream: Any, path: Path, limits: AudioLimits) -> _Reading:
             keep(resampler.resample(None))
     except av.FFmpegError as exc:
         reading.broke_off = exc.strerror or type(exc).__name__
+    reading.last_packet = bytes(last) if last is not None else b""
     return reading
 
 
-def _partial(reading: _Reading, duration: float, declared: float | None) -> Warning | None:
-    """Decoding broke off, skipped damaged packets, or ended well short of the length the container declares."""
+def _cut_short(packet: bytes) -> bool:
+    """The last MPEG audio frame holds fewer bytes than its header says: the file was cut mid-frame.
+
+    An MP3 without a Xing/Info frame count declares no length (the demuxer estimates one from the
+    file's size, truncated or not); this is what gives a truncated one away."""
+    length = _mpeg_frame_bytes(packet[:4])
+    return length is not None and len(packet) < length
+
+
+def _partial(reading: _Reading, duration: float, declared: float | None, cut_short: bool) -> Warning | None:
+    """Decoding broke off, skipped damaged packets, ended well short of the length the container
+    declares, or ended inside a frame."""
     if reading.broke_off:
         what = f"decoding stopped at {duration:.1f} s ({reading.broke_off})"
     elif reading.bad_packets:
         what = f"{reading.bad_packets} damaged packets skipped"
     elif declared is not None and duration < declared - max(0.5, 0.01 * declared):
         what = f"decoded {duration:.1f} s of the {declared:.1f} s the file declares: it looks truncated"
+    elif cut_short:
+        what = f"the file ends inside an audio frame after {duration:.1f} s: it looks truncated"
     else:
         return None
     return Warning(code="audio.partial_decode", message=f"{what}; the transcript covers only what decoded")
