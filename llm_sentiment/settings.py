@@ -40,6 +40,25 @@ class AnalysisOptions(BaseModel):
     thresholds_given: bool = Field(description="Set in the environment: they win over a prompt version's bands.")
 
 
+class SpeechOptions(BaseModel):
+    """What transcription needs: the Whisper model and its decoding options, threads, the recording limits.
+
+    (``recording.AudioOptions`` are a single request's: its model, language and channel roles.)"""
+
+    model_config = ConfigDict(frozen=True)
+
+    whisper_model: str
+    whisper_device: Literal["auto", "cpu", "cuda"]
+    whisper_beam_size: int
+    language: str | None
+    no_speech_threshold: float
+    threads: int
+    models_dir: Path
+    max_audio_mb: float
+    max_audio_seconds: float
+    max_audio_channels: int
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LLM_SENTIMENT_", extra="ignore")
 
@@ -119,6 +138,25 @@ class Settings(BaseSettings):
     @property
     def context_window(self) -> int:
         return self.context_tokens or self.n_ctx
+
+    def speech_options(self) -> SpeechOptions:
+        return SpeechOptions(
+            whisper_model=self.whisper_model,
+            whisper_device=self.whisper_device,
+            whisper_beam_size=self.whisper_beam_size,
+            language=self.language,
+            no_speech_threshold=self.no_speech_threshold,
+            threads=self.threads,
+            models_dir=self.models_dir,
+            max_audio_mb=self.max_audio_mb,
+            max_audio_seconds=self.max_audio_seconds,
+            max_audio_channels=self.max_audio_channels,
+        )
+
+    @property
+    def transcript_cache(self) -> Path | None:
+        """Where transcripts of recordings are cached, or None when caching is off."""
+        return self.transcript_cache_dir if self.cache else None
 
     def analysis_options(self, model: str | None = None) -> AnalysisOptions:
         return AnalysisOptions(

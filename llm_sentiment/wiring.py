@@ -13,15 +13,11 @@ from llm_sentiment.llm.fallback import Backup, FallbackLLM
 from llm_sentiment.llm.litellm import RouterClient
 from llm_sentiment.llm.llama_cpp import LocalModelPool
 from llm_sentiment.roles.ask import RoleQuestion
+from llm_sentiment.roles.recording import recording_roles
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
 from llm_sentiment.speech.audio import looks_like_recording
-from llm_sentiment.speech.recording import (
-    AudioOptions,
-    Progress,
-    TranscriptionResult,
-    recording_roles,
-    transcribe_recording,
-)
+from llm_sentiment.speech.host import IsolatedRecognizer
+from llm_sentiment.speech.recording import AudioOptions, Progress, TranscriptionResult, limits_for, transcribe_recording
 from llm_sentiment.transcript.formats import InputFormat, load_transcript
 from llm_sentiment.transcript.model import Transcript
 
@@ -71,7 +67,16 @@ def transcribe_call(
 ) -> TranscriptionResult:
     """A recording's transcript with roles from channels or voices, wherever they can be told."""
     audio = audio or AudioOptions()
-    result = transcribe_recording(path, settings or Settings(), audio, progress)
+    settings = settings or Settings()  # the composition root reads the environment when the caller did not
+    speech = settings.speech_options()
+    result = transcribe_recording(
+        path,
+        IsolatedRecognizer(speech),
+        limits=limits_for(speech),
+        cache_dir=settings.transcript_cache,
+        options=audio,
+        progress=progress,
+    )
     transcript = recording_roles(result, channels=audio.channels, question=question)
     return result.model_copy(update={"transcript": transcript})
 

@@ -19,9 +19,10 @@ from llm_sentiment.cli import main
 from llm_sentiment.errors import ConfigError, ModelMissingError
 from llm_sentiment.evals.synth.render_audio import RenderedCall, render_call
 from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.roles.recording import recording_roles
 from llm_sentiment.settings import Settings
-from llm_sentiment.speech.recording import AudioOptions, TranscriptionResult, recording_roles
-from llm_sentiment.speech.whisper import Transcriber, resolve_model
+from llm_sentiment.speech.recording import AudioOptions, TranscriptionResult
+from llm_sentiment.speech.whisper import WhisperTranscriber, resolve_model
 from llm_sentiment.transcript.model import Transcript
 from llm_sentiment.wiring import load_call, transcribe_call
 
@@ -99,7 +100,7 @@ def test_the_transcript_cache_never_transcribes_twice(
         def call(self, *_args: Any, **_kwargs: Any) -> Any:
             raise AssertionError("transcribed again")
 
-    monkeypatch.setattr("llm_sentiment.speech.recording._speech_host", Untouchable)
+    monkeypatch.setattr("llm_sentiment.speech.host._speech_process", Untouchable)
     again = transcribe_call(call.path, settings=audio_settings)
     assert again.cache_hit and again.transcript == first.transcript
     with pytest.raises(AssertionError, match="transcribed again"):
@@ -242,12 +243,12 @@ def test_models_by_name_or_directory(audio_settings: Settings, tmp_path: Path) -
     with pytest.raises(ModelMissingError, match="nor a directory"):
         resolve_model(str(tmp_path), audio_settings.models_dir)
     with pytest.raises(ConfigError, match="English-only"):
-        Transcriber(audio_settings, "whisper-tiny.en", language="de").model()
+        WhisperTranscriber(audio_settings.speech_options(), "whisper-tiny.en", language="de").model()
 
 
 def test_multilingual_base_model_detects_the_language(tmp_path: Path, audio_settings: Settings) -> None:
     call = render_call(scripted_call("cancel_gym")[:2], tmp_path / "short.wav", layout="mono")
-    transcriber = Transcriber(audio_settings, "whisper-base")
+    transcriber = WhisperTranscriber(audio_settings.speech_options(), "whisper-base")
     seen: list[float] = []
     with wave.open(str(call.path), "rb") as f:
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768

@@ -5,9 +5,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from llm_sentiment._util.jsoncache import JsonCache, tagged
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.llm.base import ChatMessage, LLMRequest
-from llm_sentiment.llm.cached import CachedLLM, JsonCache, ResponseCache, tagged
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.transcript.formats import load_transcript

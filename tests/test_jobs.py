@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
-from llm_sentiment.llm.cached import JsonCache
 from llm_sentiment.service.blobs import BlobStore
 from llm_sentiment.service.store.jobs import JobOptions, JobStore, NewJob, metadata
 from llm_sentiment.service.worker import Maintenance

@@ -12,7 +12,7 @@ from llm_sentiment.errors import OneRoleError, RolesSpecError
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.roles.ask import CONFIRMED_CONFIDENCE, OVERRULED_CONFIDENCE, RoleQuestion, diarized_roles
 from llm_sentiment.roles.rules import assign_roles, channel_mapping, parse_channels_spec, roles_by_segment
-from llm_sentiment.speech.recording import AudioOptions, _cache_key
+from llm_sentiment.speech.recording import AudioOptions, cache_key
 from llm_sentiment.speech.whisper import _speech, _split
 from llm_sentiment.transcript.model import Segment, Transcript
 from llm_sentiment.wiring import load_call
@@ -187,20 +187,21 @@ def test_hallucination_guard_and_pause_splitting() -> None:
 
 
 def test_transcript_cache_key_covers_audio_model_and_options(audio_settings: Any) -> None:
-    from llm_sentiment.speech.whisper import Transcriber
+    from llm_sentiment.speech.whisper import WhisperTranscriber
 
-    tiny = Transcriber(audio_settings)
-    base = Transcriber(audio_settings, "whisper-base")
-    french = Transcriber(audio_settings, "whisper-base", language="fr")
+    speech = audio_settings.speech_options()
+    tiny = WhisperTranscriber(speech).options()
+    base = WhisperTranscriber(speech, "whisper-base").options()
+    french = WhisperTranscriber(speech, "whisper-base", language="fr").options()
     keys = {
-        _cache_key("a" * 64, tiny),
-        _cache_key("b" * 64, tiny),
-        _cache_key("a" * 64, base),
-        _cache_key("a" * 64, french),
+        cache_key("a" * 64, tiny),
+        cache_key("b" * 64, tiny),
+        cache_key("a" * 64, base),
+        cache_key("a" * 64, french),
     }
     assert len(keys) == 4
-    assert _cache_key("a" * 64, tiny) == _cache_key(
-        "a" * 64, Transcriber(audio_settings.model_copy(update={"threads": 1}))
+    assert cache_key("a" * 64, tiny) == cache_key(
+        "a" * 64, WhisperTranscriber(audio_settings.model_copy(update={"threads": 1}).speech_options()).options()
     )
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.assets import ASSETS, ensure, get_asset, verify
 from llm_sentiment.cli.common import exit_on_error, load_settings
-from llm_sentiment.llm.cached import JsonCache
 from llm_sentiment.settings import Settings
 
 DEFAULT_MODELS = ("qwen2.5-coder-1.5b", "whisper-tiny.en")

@@ -7,6 +7,7 @@ import re
 from typing import cast, get_args
 
 from llm_sentiment.errors import OneRoleError, RolesSpecError
+from llm_sentiment.speech.recording import channel_speaker
 from llm_sentiment.transcript.model import Role, RoleMapping, Segment, Transcript, Warning
 
 ROLES: tuple[str, ...] = get_args(Role)
@@ -250,10 +251,6 @@ def assign_roles(transcript: Transcript, spec: dict[str, Role] | None = None) ->
     else:
         mapping = _from_labels(transcript.speakers()) or from_content(transcript)
     return transcript.with_roles(_check_both_roles(mapping))
-
-
-def channel_speaker(channel: int) -> str:
-    return f"Channel {channel}"
 
 
 def parse_channels_spec(spec: str) -> tuple[Role, Role]:

@@ -8,8 +8,9 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.cached import CachedLLM, JsonCache, ResponseCache
+from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.llm.litellm import RouterClient
 from llm_sentiment.service.store.jobs import JobStore

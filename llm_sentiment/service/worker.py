@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+from llm_sentiment._util.jsoncache import JsonCache, tagged
 from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.errors import (
     InputError,
@@ -28,7 +29,6 @@ from llm_sentiment.errors import (
     WorkerCrashedError,
 )
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.cached import JsonCache, tagged
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
 from llm_sentiment.service.store.jobs import Claimed, Job, JobStore, Stage, webhook_body
 from llm_sentiment.settings import Settings

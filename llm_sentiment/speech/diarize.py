@@ -15,12 +15,11 @@ import warnings
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from llm_sentiment.errors import ModelMissingError
-from llm_sentiment.transcript.model import Segment, Transcript, Word
 
 from .audio import SAMPLE_RATE
+from .ports import Diarization, SpeakerSpan
 
 _PIECE_S = 1.5
 _MIN_REGION_S = 0.2
@@ -33,27 +32,6 @@ _FRAME = 160  # 10 ms at 16 kHz: the encoder's mel hop
 _TARGET_DBFS = -30.0
 _LOCK = threading.Lock()
 _ENCODER: list[Any] = []
-
-
-class SpeakerSpan(BaseModel):
-    start: float
-    end: float
-    speaker: int = Field(ge=0, description="0 for whoever speaks first, 1 for the other.")
-
-
-class Diarization(BaseModel):
-    spans: list[SpeakerSpan]
-    separated: bool
-    similarity: float | None = Field(None, description="Cosine similarity of the two voices' centroids.")
-    shares: list[float] = Field(default_factory=list, description="Each voice's share of the speech.")
-    reason: str | None = Field(None, description="Why two speakers could not be told apart.")
-
-    @property
-    def confidence(self) -> float:
-        """How cleanly the voices separate: 0 at the same-voice threshold, 1 at 0.2 below it and lower."""
-        if not self.separated or self.similarity is None:
-            return 0.0
-        return round(min(1.0, max(0.0, (SAME_VOICE_SIMILARITY - self.similarity) / 0.2)), 3)
 
 
 def _encoder() -> Any:
@@ -164,8 +142,25 @@ def diarize(samples: np.ndarray) -> Diarization:
     elif min(shares) < _MIN_SHARE:
         reason = f"one voice has only {min(shares):.0%} of the speech"
     return Diarization(
-        spans=_spans(spans, labels), separated=reason is None, similarity=similarity, shares=shares, reason=reason
+        spans=_spans(spans, labels),
+        separated=reason is None,
+        confidence=_confidence(similarity) if reason is None else 0.0,
+        similarity=similarity,
+        shares=shares,
+        reason=reason,
     )
+
+
+def _confidence(similarity: float) -> float:
+    """How cleanly the voices separate: 0 at the same-voice threshold, 1 at 0.2 below it and lower."""
+    return round(min(1.0, max(0.0, (SAME_VOICE_SIMILARITY - similarity) / 0.2)), 3)
+
+
+class VoiceDiarizer:
+    """``Diarizer`` over Resemblyzer's voice encoder and Silero VAD (``diarize``)."""
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        return diarize(samples)
 
 
 def _spans(spans: list[tuple[int, int]], labels: np.ndarray) -> list[SpeakerSpan]:
@@ -173,42 +168,3 @@ def _spans(spans: list[tuple[int, int]], labels: np.ndarray) -> list[SpeakerSpan
         SpeakerSpan(start=round(start / SAMPLE_RATE, 3), end=round(end / SAMPLE_RATE, 3), speaker=int(label))
         for (start, end), label in zip(spans, labels, strict=True)
     ]
-
-
-def _speaker_at(spans: list[SpeakerSpan], start: float, end: float) -> int:
-    """The speaker of the span that overlaps [start, end] most, or of the nearest span."""
-    best, best_overlap, nearest, nearest_distance = 0, 0.0, 0, float("inf")
-    for span in spans:
-        overlap = min(end, span.end) - max(start, span.start)
-        if overlap > best_overlap:
-            best, best_overlap = span.speaker, overlap
-        distance = max(span.start - end, start - span.end, 0.0)
-        if distance < nearest_distance:
-            nearest, nearest_distance = span.speaker, distance
-    return best if best_overlap > 0 else nearest
-
-
-def label_speakers(transcript: Transcript, diarization: Diarization, names: tuple[str, str]) -> Transcript:
-    """Each word to the speaker talking then; segments split where the speaker changes."""
-    segments: list[Segment] = []
-    for segment in transcript.segments:
-        words = segment.words or [Word(text=segment.text, start=segment.start or 0.0, end=segment.end or 0.0)]
-        runs: list[tuple[int, list[Word]]] = []
-        for word in words:
-            speaker = _speaker_at(diarization.spans, word.start, max(word.end, word.start + 0.01))
-            if runs and runs[-1][0] == speaker:
-                runs[-1][1].append(word)
-            else:
-                runs.append((speaker, [word]))
-        for speaker, run in runs:
-            segments.append(
-                Segment(
-                    id=len(segments) + 1,
-                    speaker=names[speaker],
-                    start=run[0].start,
-                    end=max(run[-1].end, run[0].start),
-                    text=" ".join(w.text for w in run) if segment.words else segment.text,
-                    words=run if segment.words else None,
-                )
-            )
-    return transcript.model_copy(update={"segments": segments})

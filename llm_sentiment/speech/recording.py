@@ -2,34 +2,32 @@
 
 Stereo (the contact-center standard: one party per channel) is transcribed channel by channel and
 merged by time; a "stereo" file whose channels are identical, or with one silent channel, is a mono
-recording and treated as one. Mono audio is transcribed once and its two voices separated by
-``diarize``. The result is cached by the audio's content hash, the Whisper model and the options,
-so analysing the same recording again never decodes or transcribes it again. Roles are assigned
-after the cache (``recording_roles``), because they depend on ``--channels`` and on an optional LLM.
+recording and treated as one. Mono audio is transcribed once and its two voices separated by a
+diarizer. ``transcribe_samples`` is given its transcriber and diarizer (``ports``) and never builds
+one. ``transcribe_recording`` is given a ``Recognizer`` that decodes and transcribes a file (in the
+speech process, ``host``); its result is cached by the audio's content hash, the model and the
+options, so analysing the same recording again never decodes or transcribes it again. Roles are
+assigned after the cache (``roles.recording``), because they depend on ``--channels`` and on an LLM.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from llm_sentiment._util.native_host import Emit, Handler, NativeHost
+from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.errors import ModelMissingError
-from llm_sentiment.llm.cached import JsonCache
-from llm_sentiment.roles.ask import RoleQuestion, diarized_roles
-from llm_sentiment.roles.rules import channel_mapping, channel_speaker, parse_channels_spec, roles_by_segment
-from llm_sentiment.settings import Settings
-from llm_sentiment.transcript.model import Transcript, Warning
+from llm_sentiment.settings import SpeechOptions
+from llm_sentiment.transcript.model import Segment, Transcript, Warning, Word
 
-from .audio import SAMPLE_RATE, AudioInfo, AudioLimits, decode, identical_channels, probe, silent_channel
-from .whisper import Transcriber
+from .audio import SAMPLE_RATE, AudioInfo, AudioLimits, identical_channels, probe, silent_channel
+from .ports import Diarization, Diarizer, SpeakerSpan, Transcriber
 
 DIARIZATION_VERSION = "1"
 VOICE_NAMES = ("Speaker 1", "Speaker 2")
@@ -65,43 +63,56 @@ class TranscriptionResult(BaseModel):
     cache_hit: bool = False
 
 
-def limits_from(settings: Settings) -> AudioLimits:
+class Recognizer(Protocol):
+    """A recording file in, its transcription out."""
+
+    def asr_options(self, audio: AudioOptions) -> dict[str, Any]:
+        """What shapes the transcript of any recording under these options (the cache key's part)."""
+        ...
+
+    def recognize(self, path: Path, audio: AudioOptions, progress: Progress | None) -> TranscriptionResult: ...
+
+
+def channel_speaker(channel: int) -> str:
+    """How a stereo channel's speaker is named before roles are known."""
+    return f"Channel {channel}"
+
+
+def limits_for(options: SpeechOptions) -> AudioLimits:
     return AudioLimits(
-        max_bytes=int(settings.max_audio_mb * 1_000_000),
-        max_seconds=settings.max_audio_seconds,
-        max_channels=settings.max_audio_channels,
+        max_bytes=int(options.max_audio_mb * 1_000_000),
+        max_seconds=options.max_audio_seconds,
+        max_channels=options.max_audio_channels,
     )
 
 
-def _cache_key(sha256: str, transcriber: Transcriber) -> str:
-    payload = {"audio": sha256, "asr": transcriber.options(), "diarization": DIARIZATION_VERSION}
+def cache_key(sha256: str, asr_options: dict[str, Any]) -> str:
+    payload = {"audio": sha256, "asr": asr_options, "diarization": DIARIZATION_VERSION}
     return "transcript:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def transcribe_recording(
-    path: Path, settings: Settings, options: AudioOptions | None = None, progress: Progress | None = None
+    path: Path,
+    recognizer: Recognizer,
+    *,
+    limits: AudioLimits,
+    cache_dir: Path | None,
+    options: AudioOptions | None = None,
+    progress: Progress | None = None,
 ) -> TranscriptionResult:
-    """The speaker-labelled transcript of a recording, from the cache when this audio was seen before.
-
-    Decoding and transcription (FFmpeg, onnxruntime, CTranslate2, torch) run in the speech host
-    process, so a crash on a hostile recording fails this one recording, never the caller."""
+    """The speaker-labelled transcript of a recording, from the cache (``cache_dir``) when this audio was seen
+    before; checked against ``limits`` before anything decodes it."""
     options = options or AudioOptions()
-    probed = probe(path, limits_from(settings))
-    transcriber = Transcriber(settings, options.model, options.language)
-    cache = JsonCache(settings.transcript_cache_dir) if options.use_cache and settings.cache else None
-    key = _cache_key(probed.sha256, transcriber)
+    probed = probe(path, limits)
+    cache = JsonCache(cache_dir) if options.use_cache and cache_dir is not None else None
+    key = cache_key(probed.sha256, recognizer.asr_options(options))
     try:
         if cache is not None and (cached := cache.get_json(key)) is not None:
             try:
                 return TranscriptionResult.model_validate(cached).model_copy(update={"cache_hit": True})
             except ValidationError:
                 cache.delete(key)
-        answer = _speech_host().call(
-            "transcribe",
-            {"path": str(path), "settings": settings.model_dump(mode="json"), "options": options.model_dump()},
-            on_event=(lambda event: progress(str(event["stage"]), float(event["fraction"]))) if progress else None,
-        )
-        result = TranscriptionResult.model_validate(answer)
+        result = recognizer.recognize(path, options, progress)
         if cache is not None:
             cache.set_json(key, result.model_dump(mode="json"), tag=probed.sha256)  # evicted with the input
         return result
@@ -110,48 +121,15 @@ def transcribe_recording(
             cache.close()
 
 
-_HOST: NativeHost | None = None
-_HOST_LOCK = threading.Lock()
-
-
-def _speech_host() -> NativeHost:
-    """One speech process per caller process: Whisper stays loaded in it between recordings."""
-    global _HOST
-    with _HOST_LOCK:
-        if _HOST is None:
-            _HOST = NativeHost(__name__, "speech (FFmpeg, Whisper)")
-        return _HOST
-
-
-def _transcribe_in_host(args: dict[str, Any], emit: Emit) -> dict[str, Any]:
-    settings = Settings.model_validate(args["settings"])
-    options = AudioOptions.model_validate(args["options"])
-    path = Path(args["path"])
-    limits = limits_from(settings)
-    decoded = decode(path, probe(path, limits), limits)
-    transcriber = Transcriber(settings, options.model, options.language)
-    result = _transcribe(
-        decoded.channels,
-        decoded.info,
-        decoded.warnings,
-        transcriber,
-        lambda stage, fraction: emit({"stage": stage, "fraction": fraction}),
-    )
-    return result.model_dump(mode="json")
-
-
-def host_handlers() -> dict[str, Handler]:
-    """What the speech host process serves (``native_host``)."""
-    return {"transcribe": _transcribe_in_host}
-
-
-def _transcribe(
+def transcribe_samples(
     channels: np.ndarray,
     info: AudioInfo,
     warnings: list[Warning],
     transcriber: Transcriber,
+    diarizer: Diarizer,
     progress: Progress | None,
 ) -> TranscriptionResult:
+    """Decoded audio (channels x 16 kHz samples) -> the transcription, speakers by channel or by voice."""
     warnings = list(warnings)
     if channels.shape[0] == 2:
         if identical_channels(channels):
@@ -167,7 +145,7 @@ def _transcribe(
                 )
             )
             channels = channels[1 - silent : 2 - silent]
-    model = transcriber.ref.name
+    model = transcriber.name
     if channels.shape[0] == 2:
         transcript = _by_channel(channels, transcriber, progress)
         return _result(transcript, info, warnings, model, "channels", None)
@@ -178,7 +156,7 @@ def _transcribe(
         return _result(transcript, info, warnings, model, "voices", None)
     if progress:
         progress("diarizing", 1.0)
-    transcript, voices = _separate(channels[0], transcript, warnings)
+    transcript, voices = _separate(channels[0], transcript, warnings, diarizer)
     return _result(transcript, info, warnings, model, "voices", voices)
 
 
@@ -199,12 +177,10 @@ def _by_channel(channels: np.ndarray, transcriber: Transcriber, progress: Progre
 
 
 def _separate(
-    samples: np.ndarray, transcript: Transcript, warnings: list[Warning]
+    samples: np.ndarray, transcript: Transcript, warnings: list[Warning], diarizer: Diarizer
 ) -> tuple[Transcript, VoiceSeparation]:
-    from .diarize import diarize, label_speakers
-
     try:
-        found = diarize(samples)
+        found = diarizer.diarize(samples)
     except ModelMissingError as exc:
         warnings.append(Warning(code="diarization.failed", message=f"{exc.message}; roles come from each segment"))
         return transcript, VoiceSeparation(separated=False, confidence=0.0, reason=exc.message)
@@ -251,26 +227,40 @@ def _scaled(
     return lambda seconds: progress(stage, (index + min(seconds / duration, 1.0)) / passes)
 
 
-def recording_roles(
-    result: TranscriptionResult, *, channels: str | None = None, question: RoleQuestion | None = None
-) -> Transcript:
-    """Roles by channel, by voice (with the LLM as a fallback when unclear), or per segment when voices blur."""
-    transcript = result.transcript
-    warnings = list(transcript.warnings)
-    by_channel = parse_channels_spec(channels) if channels else None
-    if result.speakers_from == "channels":
-        mapping, found = channel_mapping(transcript, by_channel or ("agent", "customer"), given=by_channel is not None)
-        return transcript.model_copy(update={"warnings": warnings + found}).with_roles(mapping)
-    if channels:
-        warnings.append(
-            Warning(
-                code="roles.channels_ignored",
-                message="--channels ignored: the recording is mono; roles come from voices",
+def _speaker_at(spans: list[SpeakerSpan], start: float, end: float) -> int:
+    """The speaker of the span that overlaps [start, end] most, or of the nearest span."""
+    best, best_overlap, nearest, nearest_distance = 0, 0.0, 0, float("inf")
+    for span in spans:
+        overlap = min(end, span.end) - max(start, span.start)
+        if overlap > best_overlap:
+            best, best_overlap = span.speaker, overlap
+        distance = max(span.start - end, start - span.end, 0.0)
+        if distance < nearest_distance:
+            nearest, nearest_distance = span.speaker, distance
+    return best if best_overlap > 0 else nearest
+
+
+def label_speakers(transcript: Transcript, diarization: Diarization, names: tuple[str, str]) -> Transcript:
+    """Each word to the speaker talking then; segments split where the speaker changes."""
+    segments: list[Segment] = []
+    for segment in transcript.segments:
+        words = segment.words or [Word(text=segment.text, start=segment.start or 0.0, end=segment.end or 0.0)]
+        runs: list[tuple[int, list[Word]]] = []
+        for word in words:
+            speaker = _speaker_at(diarization.spans, word.start, max(word.end, word.start + 0.01))
+            if runs and runs[-1][0] == speaker:
+                runs[-1][1].append(word)
+            else:
+                runs.append((speaker, [word]))
+        for speaker, run in runs:
+            segments.append(
+                Segment(
+                    id=len(segments) + 1,
+                    speaker=names[speaker],
+                    start=run[0].start,
+                    end=max(run[-1].end, run[0].start),
+                    text=" ".join(w.text for w in run) if segment.words else segment.text,
+                    words=run if segment.words else None,
+                )
             )
-        )
-    transcript = transcript.model_copy(update={"warnings": warnings})
-    if not transcript.segments:
-        return transcript
-    if result.voices is not None and result.voices.separated:
-        return transcript.with_roles(diarized_roles(transcript, result.voices.confidence, question))
-    return roles_by_segment(transcript)
+    return transcript.model_copy(update={"segments": segments})

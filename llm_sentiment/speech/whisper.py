@@ -11,7 +11,7 @@ Whisper itself rates as likely non-speech are dropped.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -21,10 +21,11 @@ from pydantic import BaseModel
 
 from llm_sentiment.assets import ASSETS, ensure, get_asset
 from llm_sentiment.errors import ConfigError, ModelMissingError
-from llm_sentiment.settings import Settings
+from llm_sentiment.settings import SpeechOptions
 from llm_sentiment.transcript.model import Segment, Transcript, Word
 
 from .audio import SAMPLE_RATE
+from .ports import Heard
 
 PIPELINE_VERSION = "1"
 """Bumped whenever what a given model and options turn audio into changes (it keys the transcript cache)."""
@@ -33,8 +34,6 @@ _SPLIT_PAUSE_S = 1.0  # a pause this long inside one Whisper segment starts a ne
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, str, str, int], Any] = {}
 
-Progress = Callable[[float], None]
-"""Called with the seconds of audio transcribed so far."""
 
 
 class WhisperModelRef(BaseModel):
@@ -92,16 +91,17 @@ def load_whisper(ref: WhisperModelRef, device: str, compute_type: str, threads: 
         return _LOADED[key]
 
 
-class Transcriber:
-    """One configured Whisper: which model, on what, with which decoding options."""
+class WhisperTranscriber:
+    """``Transcriber`` over one configured Whisper: which model, on what, with which decoding options."""
 
-    def __init__(self, settings: Settings, model: str | None = None, language: str | None = None) -> None:
-        self.ref = resolve_model(model or settings.whisper_model, settings.models_dir)
-        self.requested_device = settings.whisper_device
-        self.threads = settings.threads
-        self.language = language or settings.language
-        self.beam_size = settings.whisper_beam_size
-        self.no_speech_threshold = settings.no_speech_threshold
+    def __init__(self, options: SpeechOptions, model: str | None = None, language: str | None = None) -> None:
+        self.ref = resolve_model(model or options.whisper_model, options.models_dir)
+        self.name = self.ref.name
+        self.requested_device = options.whisper_device
+        self.threads = options.threads
+        self.language = language or options.language
+        self.beam_size = options.whisper_beam_size
+        self.no_speech_threshold = options.no_speech_threshold
 
     def options(self) -> dict[str, Any]:
         """Everything that shapes the text, for the transcript cache key (never the device or threads)."""
@@ -134,7 +134,7 @@ class Transcriber:
         return whisper
 
     def transcribe(
-        self, samples: np.ndarray, *, speaker: str, channel: int | None = None, progress: Progress | None = None
+        self, samples: np.ndarray, *, speaker: str, channel: int | None = None, progress: Heard | None = None
     ) -> Transcript:
         """One channel of 16 kHz float32 audio → segments attributed to ``speaker``."""
         whisper = self.model()

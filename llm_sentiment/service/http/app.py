@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llm_sentiment import __version__
+from llm_sentiment._util.jsoncache import tagged
 from llm_sentiment.analysis.result import Analysis, CustomAnswer, Warning
 from llm_sentiment.ask.answers import UserQuestion, number_questions
 from llm_sentiment.ask.asking import Provenance
@@ -80,7 +81,6 @@ from llm_sentiment.errors import (
     UnsupportedAudioError,
 )
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.cached import tagged
 from llm_sentiment.roles.rules import assign_roles, parse_channels_spec, parse_roles_spec
 from llm_sentiment.service.auth import Principal, key_from_header
 from llm_sentiment.service.auth import Scope as KeyScope
@@ -92,7 +92,7 @@ from llm_sentiment.service.webhooks import check_url
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.settings import Settings
 from llm_sentiment.speech.audio import probe
-from llm_sentiment.speech.recording import limits_from
+from llm_sentiment.speech.recording import limits_for
 from llm_sentiment.transcript.formats import INPUT_FORMATS, InputFormat, parse_transcript
 from llm_sentiment.transcript.model import Transcript
 from llm_sentiment.views.vendors import GRANULARITIES, INSIGHT_TYPES, SPEAKERS, VIEWS, Granularity, InsightType, Speaker
@@ -817,7 +817,7 @@ def _accept_recording(
         writer.discard()
         raise
     name = parts.filename or "recording"
-    limits = limits_from(service.settings)
+    limits = limits_for(service.settings.speech_options())
 
     def sniffed(path: FilePath) -> None:
         probe(path, limits, name=name)
@@ -995,7 +995,7 @@ async def ingest_audio(
             f"unsupported content type {content_type!r}",
             hint="Send multipart/form-data with the recording as the `file` part.",
         )
-    writer = await asyncio.to_thread(service.blobs.writer, limits_from(service.settings).max_bytes)
+    writer = await asyncio.to_thread(service.blobs.writer, limits_for(service.settings.speech_options()).max_bytes)
     spool = Spool(writer)
     try:
         parts = await receive_multipart(request, spool)
@@ -1289,7 +1289,7 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         limit=settings.max_upload_bytes,
-        recording_limit=limits_from(settings).max_bytes,
+        recording_limit=limits_for(settings.speech_options()).max_bytes,
         recording_paths=("/v1/audio/ingest", *RECORDING_PATHS),
     )
     app.add_middleware(RequestMetrics, service=service)

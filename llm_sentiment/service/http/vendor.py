@@ -33,7 +33,7 @@ from llm_sentiment.service.auth import Principal
 from llm_sentiment.service.store.jobs import Job
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.speech.audio import probe
-from llm_sentiment.speech.recording import limits_from
+from llm_sentiment.speech.recording import limits_for
 from llm_sentiment.transcript.model import Segment, Transcript
 from llm_sentiment.views.vendors import assemblyai as assemblyai_view
 from llm_sentiment.views.vendors import average, deepgram_response
@@ -154,7 +154,7 @@ _AAI_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _store_upload(service: Service, principal: Principal, spool: Spool) -> str:
-    limits = limits_from(service.settings)
+    limits = limits_for(service.settings.speech_options())
 
     def sniffed(path: Path) -> None:
         probe(path, limits, name="the upload")
@@ -177,7 +177,7 @@ def _store_upload(service: Service, principal: Principal, spool: Spool) -> str:
 )
 async def upload(request: Request, service: ServiceDep, principal: Ingest) -> UploadResponse:
     """AssemblyAI's upload: the recording as the raw body, sniffed before it is kept."""
-    writer = await asyncio.to_thread(service.blobs.writer, limits_from(service.settings).max_bytes)
+    writer = await asyncio.to_thread(service.blobs.writer, limits_for(service.settings.speech_options()).max_bytes)
     spool = Spool(writer)
     try:
         async for chunk in request.stream():
