@@ -3,7 +3,7 @@ gateway, health and metrics (the vendors' endpoints are in ``vendor_api``).
 
 No LLM, parsing, database or file work runs on the event loop: plain ``def`` routes and
 dependencies run in the thread pool, LLM calls in a fair, bounded queue of their own, jobs in the
-workers. Errors are the service's error hierarchy mapped onto HTTP statuses (``_STATUS``), with one
+workers. Errors are the service's error hierarchy, each class with its HTTP status, in one
 body shape: ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}`` (the vendors' routes
 answer in their vendor's shape instead, see ``ERROR_SHAPES``). Uploads are streamed to the input
 store as they arrive, never held whole in memory.
@@ -41,42 +41,21 @@ from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.ask.answers import UserQuestion, number_questions
 from llm_sentiment.ask.prompts import PromptSet, prompt_versions
 from llm_sentiment.errors import (
-    AudioTooLargeError,
-    AudioTooLongError,
     ConfigError,
-    DecodeFailedError,
-    EmptyInputError,
-    EncodingError,
-    ForbiddenError,
-    IdempotencyConflictError,
     InputError,
     InputTooLargeError,
     InvalidParameterError,
-    InvalidTranscriptError,
-    JobAbandonedError,
     JobFailedError,
     JobNotAnalyzedError,
     JobNotFoundError,
     JobNotReadyError,
     LLMSentimentError,
-    ModelOutputError,
-    NativeCrashError,
-    NoSpeechError,
-    OneRoleError,
-    PlaylistError,
-    ProviderError,
-    ProviderRejectedError,
-    ProviderTimeoutError,
-    QuestionsFileError,
     QueueFullError,
     QueueUnavailableError,
     RateLimitedError,
-    SetupError,
     TemplateError,
-    TooManyChannelsError,
     UnauthorizedError,
     UnknownFormatError,
-    UnsupportedAudioError,
 )
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.cached import tagged
@@ -102,46 +81,6 @@ from llm_sentiment.views.vendors import insights as insights_view
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Most specific first: the first class an error is an instance of decides its status.
-_STATUS: tuple[tuple[type[LLMSentimentError], int], ...] = (
-    (InputTooLargeError, 413),
-    (AudioTooLargeError, 413),
-    (AudioTooLongError, 413),
-    (UnsupportedAudioError, 415),
-    (PlaylistError, 415),
-    (TooManyChannelsError, 422),
-    (DecodeFailedError, 422),
-    (NoSpeechError, 422),
-    (UnknownFormatError, 415),
-    (EncodingError, 415),
-    (EmptyInputError, 422),
-    (InvalidTranscriptError, 422),
-    (OneRoleError, 422),
-    (QuestionsFileError, 422),
-    (InputError, 400),
-    (UnauthorizedError, 401),
-    (ForbiddenError, 403),
-    (JobNotAnalyzedError, 403),
-    (JobNotFoundError, 404),
-    (JobNotReadyError, 404),
-    (JobFailedError, 409),
-    (JobAbandonedError, 409),
-    (IdempotencyConflictError, 422),
-    (RateLimitedError, 429),
-    (QueueFullError, 429),
-    (QueueUnavailableError, 503),
-    (ProviderTimeoutError, 504),
-    (ProviderRejectedError, 502),
-    (ProviderError, 503),
-    (ModelOutputError, 502),
-    (NativeCrashError, 502),
-    (SetupError, 503),
-)
-
-
-def status_for(error: LLMSentimentError) -> int:
-    return next((status for cls, status in _STATUS if isinstance(error, cls)), 500)
 
 
 class ErrorDetail(BaseModel):
@@ -214,7 +153,7 @@ def error_response(error: LLMSentimentError, path: str = "", status: int | None 
         field=error.details.get("field"),
         details=details or None,
     )
-    return _error_response(status or status_for(error), detail, headers, path)
+    return _error_response(status or error.http_status, detail, headers, path)
 
 
 # ---- request and response models ---------------------------------------------------------
