@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from sqlalchemy import insert, select, update
 
 from llm_sentiment.errors import ForbiddenError, InvalidParameterError, RateLimitedError, UnauthorizedError
-from llm_sentiment.service.store.jobs import JobStore, api_keys, tenants
+from llm_sentiment.service.store import JobStore
+from llm_sentiment.service.store.schema import api_keys, tenants
 
 Scope = Literal["ingest", "insights:read", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)

@@ -11,7 +11,7 @@ from typing import Protocol
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.cached import CachedLLM, JsonCache, ResponseCache
 from llm_sentiment.llm.litellm import RouterClient, RouterConfig
-from llm_sentiment.service.store.jobs import JobStore
+from llm_sentiment.service.store import JobStore
 from llm_sentiment.settings import Settings
 from llm_sentiment.wiring import build_llm
 

@@ -65,7 +65,7 @@ from llm_sentiment.service.auth import Scope as KeyScope
 from llm_sentiment.service.blobs import BlobWriter
 from llm_sentiment.service.fair_queue import FairQueue
 from llm_sentiment.service.gateway import ChatCompletion, ChatCompletionRequest, complete, needs_transcript
-from llm_sentiment.service.store.jobs import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
+from llm_sentiment.service.store import InputKind, Job, JobOptions, JobStatus, NewJob, Pipeline, Stage
 from llm_sentiment.service.webhooks import check_url
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.settings import Settings

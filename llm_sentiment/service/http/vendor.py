@@ -30,7 +30,7 @@ from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.analysis.scoring import Thresholds
 from llm_sentiment.errors import InvalidParameterError, JobNotFoundError, TokenLimitError
 from llm_sentiment.service.auth import Principal
-from llm_sentiment.service.store.jobs import Job
+from llm_sentiment.service.store import Job
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.speech.audio import probe
 from llm_sentiment.speech.recording import limits_from
