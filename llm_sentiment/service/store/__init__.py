@@ -5,6 +5,7 @@ One ``JobStore`` reads and writes it all; its tables' methods live in small modu
 """
 
 from .jobs import Claimed, InputKind, Job, JobOptions, JobStatus, JobStore, NewJob, Pipeline, Stage
+from .keys import KeyInfo, Keys, StoredKey
 from .outbox import WebhookDelivery, webhook_body
 
 __all__ = [
@@ -14,9 +15,12 @@ __all__ = [
     "JobOptions",
     "JobStatus",
     "JobStore",
+    "KeyInfo",
+    "Keys",
     "NewJob",
     "Pipeline",
     "Stage",
+    "StoredKey",
     "WebhookDelivery",
     "webhook_body",
 ]
