@@ -39,20 +39,11 @@ from llm_sentiment.views.vendors import assemblyai as assemblyai_view
 from llm_sentiment.views.vendors import average, deepgram_response
 from llm_sentiment.wiring import build_analyzer
 
-from .app import (
-    ERROR_SHAPES,
-    AudioParameters,
-    ErrorDetail,
-    Ingest,
-    Reader,
-    ServiceDep,
-    Spool,
-    _in_llm_pool,
-    _job,
-    _validate,
-    create_job,
-    scrub_paths,
-)
+from .deps import Ingest, Reader, ServiceDep, in_llm_pool, tenant_job
+from .errors import ERROR_SHAPES, ErrorDetail, scrub_paths
+from .schemas import AudioParameters
+from .submit import check_parameters, create_job
+from .uploads import Spool
 
 router = APIRouter()
 
@@ -215,7 +206,7 @@ def _submit(service: Service, principal: Principal, body: TranscriptRequest) -> 
         )
     except ValueError:
         raise InvalidParameterError("body.language_code", f"unknown language {body.language_code!r}") from None
-    _validate(service, params)
+    check_parameters(service, params)
     job, _created = create_job(service, principal, "audio", found, body.audio_url[:300], params, None)
     return job
 
@@ -316,7 +307,7 @@ def get_transcript(transcript_id: str, service: ServiceDep, principal: Reader) -
     """The transcript (with `sentiment_analysis_results` once a `sentiment_analysis` job completes)."""
     if len(transcript_id) > 64:
         raise JobNotFoundError(f"no transcript {transcript_id[:64]!r}")
-    job = _job(service, principal, transcript_id)
+    job = tenant_job(service, principal, transcript_id)
     return _json(transcript_body(service, principal, job))
 
 
@@ -435,4 +426,4 @@ async def read(
             "Please revise your text input to fit within the defined token limit.",
             hint="Raise LLM_SENTIMENT_READ_MAX_TOKENS, or submit the text as a transcript job.",
         )
-    return _json(await _in_llm_pool(request, principal, lambda: read_sentiment(service, text)))
+    return _json(await in_llm_pool(request, principal, lambda: read_sentiment(service, text)))
