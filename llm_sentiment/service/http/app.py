@@ -1,5 +1,5 @@
-"""The HTTP API (FastAPI): the app factory. Routes are in ``routes/`` (one module a resource), the
-vendors' endpoints in ``vendor``.
+"""The HTTP API (FastAPI): the app factory. Routes are in ``routes/``, one module a resource, the
+vendors' endpoints (``assemblyai``, ``deepgram``) among them.
 
 No LLM, parsing, database or file work runs on the event loop: plain ``def`` routes and
 dependencies run in the thread pool, LLM calls in a fair, bounded queue of their own, jobs in the
@@ -23,10 +23,9 @@ from llm_sentiment.service.wiring import Service
 from llm_sentiment.settings import Settings
 from llm_sentiment.speech.recording import limits_from
 
-from . import vendor
 from .errors import add_exception_handlers
 from .middleware import BodyLimit, RequestMetrics
-from .routes import analysis, audio, gateway, health, insights, jobs, questions, transcripts
+from .routes import analysis, assemblyai, audio, deepgram, gateway, health, insights, jobs, questions, transcripts
 from .schemas import TranscriptSubmission
 
 
@@ -60,14 +59,16 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    for routes in (health, transcripts, audio, jobs, analysis, insights, questions, gateway, vendor):
+    for routes in (health, transcripts, audio, jobs, analysis, insights, questions, gateway, assemblyai, deepgram):
         app.include_router(routes.router)
-    add_exception_handlers(app)
+    error_shapes = dict([assemblyai.ERROR_SHAPE, deepgram.ERROR_SHAPE])
+    add_exception_handlers(app, error_shapes)
     app.add_middleware(
         BodyLimit,
         limit=settings.max_upload_bytes,
         recording_limit=limits_from(settings).max_bytes,
-        recording_paths=("/v1/audio/ingest", *vendor.RECORDING_PATHS),
+        recording_paths=("/v1/audio/ingest", *assemblyai.RECORDING_PATHS),
+        error_shapes=error_shapes,
     )
     app.add_middleware(RequestMetrics, service=service)
     _publish_models(app)

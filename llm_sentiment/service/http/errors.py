@@ -1,6 +1,6 @@
 """Errors as HTTP answers: the service's error tree, each class with its status, in one body shape
 ``{"error": {"code", "message", "hint"?, "field"?, "details"?}}`` (the vendors' routes answer in
-their vendor's shape instead, see ``ERROR_SHAPES``), with this server's paths scrubbed from it.
+their vendor's shape instead, see ``ErrorShapes``), with this server's paths scrubbed from it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,17 @@ class ErrorBody(BaseModel):
 ErrorShape = Callable[[int, ErrorDetail], tuple[int, dict[str, Any]]]
 """An error in a vendor's shape: (status, body) from our status and detail."""
 
-ERROR_SHAPES: list[tuple[str, ErrorShape]] = []
-"""(path prefix, shape): routes under the prefix answer errors in that shape (``vendor_api`` adds them)."""
+ErrorShapes = Mapping[str, ErrorShape]
+"""Path prefix -> the shape of errors under it (the vendors' routers declare theirs, ``create_app`` wires them)."""
+
+
+def vendor_message(detail: ErrorDetail) -> str:
+    """The message naming the field as the vendors do (``audio_url``, not our ``body.audio_url: `` prefix)."""
+    if not detail.field:
+        return detail.message
+    name = detail.field.split(".")[-1]
+    rest = detail.message.removeprefix(f"{detail.field}: ")
+    return rest if name in rest else f"{name}: {rest}"
 
 
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;:()\[\]{}<>]+")
@@ -64,11 +73,14 @@ def _scrubbed(value: Any) -> Any:
     return value
 
 
+def shape_at(shapes: ErrorShapes, path: str) -> ErrorShape | None:
+    return next((shape for prefix, shape in shapes.items() if path.startswith(prefix)), None)
+
+
 def detail_response(
-    status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, path: str = ""
+    status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, shape: ErrorShape | None = None
 ) -> JSONResponse:
     detail = ErrorDetail.model_validate(_scrubbed(detail.model_dump()))
-    shape = next((shape for prefix, shape in ERROR_SHAPES if path.startswith(prefix)), None)
     if shape is not None:
         status, body = shape(status, detail)
     else:
@@ -76,7 +88,9 @@ def detail_response(
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
-def error_response(error: LLMSentimentError, path: str = "", status: int | None = None) -> JSONResponse:
+def error_response(
+    error: LLMSentimentError, status: int | None = None, shape: ErrorShape | None = None
+) -> JSONResponse:
     details = {k: v for k, v in error.details.items() if k != "field"}
     headers: dict[str, str] = {}
     if isinstance(error, RateLimitedError | QueueFullError):
@@ -90,7 +104,7 @@ def error_response(error: LLMSentimentError, path: str = "", status: int | None 
         field=error.details.get("field"),
         details=details or None,
     )
-    return detail_response(status or error.http_status, detail, headers, path)
+    return detail_response(status or error.http_status, detail, headers, shape)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -117,12 +131,13 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def add_exception_handlers(app: FastAPI) -> None:
-    """Ours, FastAPI's validation errors and Starlette's 404/405, all in the one body shape."""
+def add_exception_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
+    """Ours, FastAPI's validation errors and Starlette's 404/405, all in the one body shape (or, under a
+    vendor's paths, in the vendor's)."""
 
     @app.exception_handler(LLMSentimentError)
     async def _service_error(request: Request, exc: LLMSentimentError) -> JSONResponse:
-        return error_response(exc, request.url.path)
+        return error_response(exc, shape=shape_at(shapes, request.url.path))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -135,10 +150,10 @@ def add_exception_handlers(app: FastAPI) -> None:
             field=field,
             details={"errors": [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg")} for e in errors]},
         )
-        return detail_response(422, detail, path=request.url.path)
+        return detail_response(422, detail, shape=shape_at(shapes, request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route.not_found", 405: "route.method_not_allowed"}.get(exc.status_code, "request.invalid")
         detail = ErrorDetail(code=code, message=str(exc.detail))
-        return detail_response(exc.status_code, detail, exc.headers, request.url.path)
+        return detail_response(exc.status_code, detail, exc.headers, shape_at(shapes, request.url.path))

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from llm_sentiment.errors import InputTooLargeError
 from llm_sentiment.service.wiring import Service
 
-from .errors import error_response
+from .errors import ErrorShapes, error_response, shape_at
 
 
 class BodyLimit:
@@ -19,11 +19,19 @@ class BodyLimit:
     is replaced by the 413, however the app handled the interrupted read.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, recording_limit: int, recording_paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        recording_limit: int,
+        recording_paths: tuple[str, ...],
+        error_shapes: ErrorShapes,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.recording_limit = recording_limit
         self.recording_paths = recording_paths
+        self.error_shapes = error_shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,13 +41,14 @@ class BodyLimit:
         path = str(scope.get("path", ""))
         recording = path in self.recording_paths
         limit = self.recording_limit if recording else self.limit
+        shape = shape_at(self.error_shapes, path)
         too_large = InputTooLargeError(
             f"the request body is larger than {limit} bytes",
             hint=f"Raise LLM_SENTIMENT_{'MAX_AUDIO_MB' if recording else 'MAX_UPLOAD_BYTES'} or send a smaller file.",
             limit=limit,
         )
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await error_response(too_large, path)(scope, receive, send)
+            await error_response(too_large, shape=shape)(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -60,7 +69,7 @@ class BodyLimit:
             if exceeded:
                 if not started:
                     started = True
-                    await error_response(too_large, path)(scope, receive, send)
+                    await error_response(too_large, shape=shape)(scope, receive, send)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)

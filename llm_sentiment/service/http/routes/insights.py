@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.analysis.scoring import Thresholds
@@ -37,7 +37,6 @@ def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | No
 )
 def get_insights(
     job_id: JobId,
-    request: Request,
     service: ServiceDep,
     principal: Reader,
     type: Annotated[str, Query(max_length=20, description="sentiment, behavioral, summary or all.")] = "all",
@@ -51,7 +50,7 @@ def get_insights(
     try:
         job, stored = stored_analysis(service, principal, job_id)
     except JobFailedError as exc:  # the insights API knows no 409: a failed job has no insights
-        return error_response(exc, request.url.path, status=404)
+        return error_response(exc, status=404)
     thresholds = Thresholds(service.settings.positive_threshold, service.settings.negative_threshold)
     body = insights_view(
         Analysis.model_validate_json(stored),
