@@ -23,7 +23,6 @@ from llm_sentiment.service.http.errors import ErrorDetail, ErrorShape, vendor_me
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.transcript.model import Segment, Transcript
 from llm_sentiment.views.vendors import average, deepgram_response
-from llm_sentiment.wiring import build_analyzer
 
 router = APIRouter()
 
@@ -76,7 +75,7 @@ def text_transcript(text: str) -> Transcript:
 
 def read_sentiment(service: Service, text: str) -> dict[str, Any]:
     transcript = text_transcript(text)
-    analyzer = build_analyzer(service.settings, service.llm)
+    analyzer = service.analyzer()
     scored, provenance, _warnings = analyzer.score_text(transcript)
     thresholds = Thresholds(service.settings.positive_threshold, service.settings.negative_threshold)
     body = deepgram_response(

@@ -30,9 +30,7 @@ def _answer(service: Service, principal: Principal, job_id: str, body: Questions
     transcript = stored_transcript(service, principal, job)
     params = JobParameters(model=body.model, prompts=body.prompts)
     check_parameters(service, params)
-    from llm_sentiment.wiring import build_analyzer
-
-    analyzer = build_analyzer(service.settings, service.llm, model=body.model, prompts_version=body.prompts)
+    analyzer = service.analyzer(model=body.model, prompts_version=body.prompts)
     with tagged(job.input_sha256):
         answers, provenance, warnings = analyzer.answer(transcript, number_questions(body.questions))
     return QuestionsResponse(job_id=job.id, answers=answers, provenance=provenance, warnings=warnings)
