@@ -63,6 +63,7 @@ async def in_llm_pool(request: Request, principal: Principal, work: Callable[[],
 
 
 def tenant_job(service: Service, principal: Principal, job_id: str) -> Job:
+    """The caller's job: another tenant's answers exactly like one that does not exist."""
     job = service.store.get(job_id, principal.tenant_id)
     if job is None:
         raise JobNotFoundError(f"no job {job_id!r}")
@@ -70,6 +71,7 @@ def tenant_job(service: Service, principal: Principal, job_id: str) -> Job:
 
 
 def require_completed(job: Job) -> None:
+    """Results are read only from a completed job: a failed one answers its error, a running one not ready."""
     if job.status == "error":
         raise JobFailedError(f"job {job.id} failed: [{job.error_code}] {job.error_message}", job_code=job.error_code)
     if job.status != "completed":
@@ -80,6 +82,7 @@ def require_completed(job: Job) -> None:
 
 
 def stored_analysis(service: Service, principal: Principal, job_id: str) -> tuple[Job, str]:
+    """The stored analysis JSON; a job run with ``pipeline=transcribe`` has none to give."""
     job = tenant_job(service, principal, job_id)
     require_completed(job)
     if job.pipeline != "full-analysis":
@@ -94,6 +97,7 @@ def stored_analysis(service: Service, principal: Principal, job_id: str) -> tupl
 
 
 def stored_transcript(service: Service, principal: Principal, job: Job) -> Transcript:
+    """A transcript is stored once the input is read, so it can be read before the job completes."""
     stored = service.store.result(job.id, principal.tenant_id, "transcript")
     if stored is None:
         require_completed(job)

@@ -74,12 +74,14 @@ def _scrubbed(value: Any) -> Any:
 
 
 def shape_at(shapes: ErrorShapes, path: str) -> ErrorShape | None:
+    """The shape of a vendor whose routes the path is under; None: ours."""
     return next((shape for prefix, shape in shapes.items() if path.startswith(prefix)), None)
 
 
 def detail_response(
     status: int, detail: ErrorDetail, headers: Mapping[str, str] | None = None, shape: ErrorShape | None = None
 ) -> JSONResponse:
+    """Every error answer passes here: this server's paths scrubbed, then our body or the vendor's shape."""
     detail = ErrorDetail.model_validate(_scrubbed(detail.model_dump()))
     if shape is not None:
         status, body = shape(status, detail)
@@ -91,6 +93,7 @@ def detail_response(
 def error_response(
     error: LLMSentimentError, status: int | None = None, shape: ErrorShape | None = None
 ) -> JSONResponse:
+    """One of our errors at its class's status (or ``status``), with Retry-After or WWW-Authenticate where due."""
     details = {k: v for k, v in error.details.items() if k != "field"}
     headers: dict[str, str] = {}
     if isinstance(error, RateLimitedError | QueueFullError):

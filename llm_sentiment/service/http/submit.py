@@ -41,6 +41,8 @@ def accepted(response: Response, job: Job, created: bool) -> JobResponse:
 
 
 def check_parameters(service: Service, params: CallParameters) -> None:
+    """Everything the parameters name must exist (model group, prompt version, roles, webhook URL,
+    channels) before any input is stored."""
     if params.model is not None and params.model not in service.router_config.groups():
         raise InvalidParameterError(
             "body.model",
