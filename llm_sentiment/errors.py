@@ -49,7 +49,7 @@
     │   ├── JobNotReadyError               job.not_ready             64
     │   ├── JobFailedError                 job.failed                65
     │   ├── JobAbandonedError              job.abandoned             66  (its worker stopped too many times)
-    │   ├── WorkerCrashedError             job.worker_crashed        73  (native code died running it, every attempt)
+    │   ├── WorkerCrashedError             job.worker_crashed        74  (native code died running it, every attempt)
     │   ├── JobNotAnalyzedError            job.not_analyzed          69  (processed without full-analysis)
     │   ├── IdempotencyConflictError       request.idempotency       67
     │   ├── QueueUnavailableError          queue.unavailable         68
@@ -58,8 +58,9 @@
         └── BelowThresholdError            eval.below_threshold      72
 
 Only ``ProviderError`` subclasses marked ``retryable`` trigger a fallback model: a bad request
-or a malformed answer would fail the same way on the next model. The HTTP status of each error is
-mapped in ``api.py``; a job that fails records its error's ``code``.
+or a malformed answer would fail the same way on the next model. Each class carries the HTTP status
+the service answers it with (``http_status``, inherited where a class names none: 500 at the root);
+a job that fails records its error's ``code``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from typing import Any, ClassVar
 class LLMSentimentError(Exception):
     code: ClassVar[str] = "internal"
     exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int] = 500
 
     def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -114,6 +116,7 @@ def error_class(code: str) -> type[LLMSentimentError] | None:
 class InputError(LLMSentimentError):
     code = "input.invalid"
     exit_code = 14
+    http_status = 400
 
 
 class InputNotFoundError(InputError):
@@ -124,26 +127,31 @@ class InputNotFoundError(InputError):
 class EmptyInputError(InputError):
     code = "input.empty"
     exit_code = 11
+    http_status = 422
 
 
 class UnknownFormatError(InputError):
     code = "input.unknown_format"
     exit_code = 12
+    http_status = 415
 
 
 class EncodingError(InputError):
     code = "input.encoding"
     exit_code = 13
+    http_status = 415
 
 
 class InvalidTranscriptError(InputError):
     code = "input.invalid_transcript"
     exit_code = 14
+    http_status = 422
 
 
 class OneRoleError(InputError):
     code = "input.one_role"
     exit_code = 15
+    http_status = 422
 
 
 class RolesSpecError(InputError):
@@ -154,6 +162,7 @@ class RolesSpecError(InputError):
 class QuestionsFileError(InputError):
     code = "input.questions"
     exit_code = 17
+    http_status = 422
 
 
 class DatasetError(InputError):
@@ -169,6 +178,7 @@ class EvalFileError(InputError):
 class InputTooLargeError(InputError):
     code = "input.too_large"
     exit_code = 18
+    http_status = 413
 
 
 class InvalidParameterError(InputError):
@@ -204,6 +214,7 @@ class AudioError(InputError):
 class UnsupportedAudioError(AudioError):
     code = "audio.unsupported_format"
     exit_code = 50
+    http_status = 415
 
 
 class PlaylistError(AudioError):
@@ -211,36 +222,43 @@ class PlaylistError(AudioError):
 
     code = "audio.playlist"
     exit_code = 51
+    http_status = 415
 
 
 class AudioTooLargeError(AudioError):
     code = "audio.too_large"
     exit_code = 52
+    http_status = 413
 
 
 class AudioTooLongError(AudioError):
     code = "audio.too_long"
     exit_code = 53
+    http_status = 413
 
 
 class TooManyChannelsError(AudioError):
     code = "audio.too_many_channels"
     exit_code = 54
+    http_status = 422
 
 
 class DecodeFailedError(AudioError):
     code = "audio.decode_failed"
     exit_code = 55
+    http_status = 422
 
 
 class NoSpeechError(AudioError):
     code = "audio.no_speech"
     exit_code = 56
+    http_status = 422
 
 
 class SetupError(LLMSentimentError):
     code = "setup.invalid"
     exit_code = 22
+    http_status = 503
 
 
 class ModelMissingError(SetupError):
@@ -271,6 +289,7 @@ class DependencyMissingError(SetupError):
 class ModelOutputError(LLMSentimentError):
     code = "llm.invalid_answer"
     exit_code = 30
+    http_status = 502
 
 
 class InvalidAnswerError(ModelOutputError):
@@ -290,17 +309,20 @@ class NativeCrashError(LLMSentimentError):
 
     code = "native.crashed"
     exit_code = 45
+    http_status = 502
 
 
 class ProviderError(LLMSentimentError):
     code = "llm.provider"
     exit_code = 42
+    http_status = 503
     retryable: ClassVar[bool] = True
 
 
 class ProviderTimeoutError(ProviderError):
     code = "llm.timeout"
     exit_code = 40
+    http_status = 504
 
 
 class ProviderRateLimitError(ProviderError):
@@ -316,6 +338,7 @@ class ProviderUnavailableError(ProviderError):
 class ProviderRejectedError(ProviderError):
     code = "llm.rejected"
     exit_code = 43
+    http_status = 502
     retryable = False
 
 
@@ -333,16 +356,19 @@ class ServiceError(LLMSentimentError):
 class UnauthorizedError(ServiceError):
     code = "auth.unauthorized"
     exit_code = 60
+    http_status = 401
 
 
 class ForbiddenError(ServiceError):
     code = "auth.forbidden"
     exit_code = 61
+    http_status = 403
 
 
 class RateLimitedError(ServiceError):
     code = "auth.rate_limited"
     exit_code = 62
+    http_status = 429
 
     def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
         super().__init__(message, retry_after_s=round(retry_after_s, 3), **details)
@@ -352,41 +378,48 @@ class RateLimitedError(ServiceError):
 class JobNotFoundError(ServiceError):
     code = "job.not_found"
     exit_code = 63
+    http_status = 404
 
 
 class JobNotReadyError(ServiceError):
     code = "job.not_ready"
     exit_code = 64
+    http_status = 404
 
 
 class JobFailedError(ServiceError):
     code = "job.failed"
     exit_code = 65
+    http_status = 409
 
 
 class JobAbandonedError(ServiceError):
     code = "job.abandoned"
     exit_code = 66
+    http_status = 409
 
 
 class WorkerCrashedError(ServiceError):
     code = "job.worker_crashed"
-    exit_code = 73
+    exit_code = 74
 
 
 class JobNotAnalyzedError(ServiceError):
     code = "job.not_analyzed"
     exit_code = 69
+    http_status = 403
 
 
 class IdempotencyConflictError(ServiceError):
     code = "request.idempotency"
     exit_code = 67
+    http_status = 422
 
 
 class QueueUnavailableError(ServiceError):
     code = "queue.unavailable"
     exit_code = 68
+    http_status = 503
 
 
 class QueueFullError(ServiceError):
@@ -394,6 +427,7 @@ class QueueFullError(ServiceError):
 
     code = "queue.full"
     exit_code = 73
+    http_status = 429
 
     def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
         super().__init__(message, retry_after_s=round(retry_after_s, 3), **details)

@@ -8,7 +8,8 @@ import pytest
 
 from llm_sentiment.errors import InvalidParameterError, RateLimitedError, UnauthorizedError
 from llm_sentiment.service.auth import KeyStore, RateLimiter, key_from_header, parse_scopes
-from llm_sentiment.service.store.jobs import JobStore, api_keys
+from llm_sentiment.service.store import JobStore
+from llm_sentiment.service.store.schema import api_keys
 from llm_sentiment.service.webhooks import backoff_s, check_url, sign, verify
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llm_sentiment.service.store.jobs import JobStore
+from llm_sentiment.service.store import JobStore
 
 from .servers import llm_sentiment, service_env, wait_for
 from .test_faults import Serve, completions, new_key

@@ -14,7 +14,7 @@ import pytest
 
 from llm_sentiment.service.auth import KeyStore
 from llm_sentiment.service.http.app import create_app
-from llm_sentiment.service.store.jobs import JobStore
+from llm_sentiment.service.store import JobStore
 from llm_sentiment.settings import Settings
 
 from .servers import (

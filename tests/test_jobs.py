@@ -14,7 +14,8 @@ import pytest
 from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.errors import IdempotencyConflictError, InputTooLargeError
 from llm_sentiment.service.blobs import BlobStore
-from llm_sentiment.service.store.jobs import JobOptions, JobStore, NewJob, metadata
+from llm_sentiment.service.store import JobOptions, JobStore, NewJob
+from llm_sentiment.service.store.schema import metadata
 from llm_sentiment.service.worker import Maintenance
 from llm_sentiment.settings import Settings
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from llm_sentiment.cli import main
 from llm_sentiment.service.auth import KeyStore
-from llm_sentiment.service.store.jobs import JobStore
+from llm_sentiment.service.store import JobStore
 
 from .servers import Process, llm_sentiment, llm_stub, service_env, stub_router_config, wait_for
 from .test_api import CALL, running_api

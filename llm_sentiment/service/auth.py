@@ -18,10 +18,9 @@ import time
 from typing import Literal, get_args
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
 
 from llm_sentiment.errors import ForbiddenError, InvalidParameterError, RateLimitedError, UnauthorizedError
-from llm_sentiment.service.store.jobs import JobStore, api_keys, tenants
+from llm_sentiment.service.store import KeyInfo, Keys
 
 Scope = Literal["ingest", "insights:read", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
@@ -44,15 +43,6 @@ class Principal(BaseModel):
                 hint=f"Create a key with --scopes {scope}.",
                 scope=scope,
             )
-
-
-class KeyInfo(BaseModel):
-    id: str
-    tenant_id: str
-    name: str
-    scopes: list[str]
-    created_at: float
-    revoked_at: float | None
 
 
 class CreatedKey(BaseModel):
@@ -90,7 +80,7 @@ def key_from_header(value: str | None) -> str:
 class KeyStore:
     """Keys in the database; a verified key is remembered for ``cache_s`` (so a revocation takes that long)."""
 
-    def __init__(self, store: JobStore, cache_s: float = 5.0) -> None:
+    def __init__(self, store: Keys, cache_s: float = 5.0) -> None:
         self.store = store
         self.cache_s = cache_s
         self._verified: dict[str, tuple[float, Principal]] = {}
@@ -109,50 +99,18 @@ class KeyStore:
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
         now = time.time()
-        with self.store.engine.connect().execution_options(write=True) as conn, conn.begin():
-            webhook_secret = conn.execute(select(tenants.c.webhook_secret).where(tenants.c.id == tenant)).scalar()
-            if webhook_secret is None:
-                webhook_secret = "whsec_" + secrets.token_urlsafe(32)
-                conn.execute(insert(tenants).values(id=tenant, webhook_secret=webhook_secret, created_at=now))
-            conn.execute(
-                insert(api_keys).values(
-                    id=key_id,
-                    tenant_id=tenant,
-                    name=name,
-                    salt=salt,
-                    secret_hash=_digest(salt, secret),
-                    scopes=",".join(sorted(scopes)),
-                    created_at=now,
-                )
-            )
         info = KeyInfo(id=key_id, tenant_id=tenant, name=name, scopes=sorted(scopes), created_at=now, revoked_at=None)
-        return CreatedKey(key=f"lsk_{key_id}_{secret}", info=info, webhook_secret=str(webhook_secret))
+        webhook_secret = self.store.add_key(info, salt=salt, secret_hash=_digest(salt, secret))
+        return CreatedKey(key=f"lsk_{key_id}_{secret}", info=info, webhook_secret=webhook_secret)
 
     def list(self) -> list[KeyInfo]:
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
-        return [
-            KeyInfo(
-                id=r.id,
-                tenant_id=r.tenant_id,
-                name=r.name,
-                scopes=r.scopes.split(","),
-                created_at=r.created_at,
-                revoked_at=r.revoked_at,
-            )
-            for r in rows
-        ]
+        return self.store.list_keys()
 
     def revoke(self, key_id: str) -> bool:
-        with self.store.engine.connect().execution_options(write=True) as conn, conn.begin():
-            result = conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=time.time())
-            )
+        revoked = self.store.revoke_key(key_id)
         with self._lock:
             self._verified.clear()
-        return result.rowcount == 1
+        return revoked
 
     def authenticate(self, key: str) -> Principal:
         now = time.monotonic()
@@ -171,12 +129,11 @@ class KeyStore:
         match = _KEY.match(key)
         if not match:
             raise UnauthorizedError("invalid API key", hint="Keys look like lsk_<id>_<secret>.")
-        with self.store.engine.connect() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.id == match["id"])).first()
+        row = self.store.stored_key(match["id"])
         valid = row is not None and hmac.compare_digest(row.secret_hash, _digest(row.salt, match["secret"]))
         if row is None or not valid or row.revoked_at is not None:
             raise UnauthorizedError("invalid API key")
-        return Principal(key_id=row.id, tenant_id=row.tenant_id, name=row.name, scopes=frozenset(row.scopes.split(",")))
+        return Principal(key_id=row.id, tenant_id=row.tenant_id, name=row.name, scopes=frozenset(row.scopes))
 
 
 class RateLimiter:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from llm_sentiment.errors import InvalidParameterError
-from llm_sentiment.service.store.jobs import JobStore, WebhookDelivery
+from llm_sentiment.service.store import JobStore, WebhookDelivery
 
 SIGNATURE_HEADER = "X-LLM-Sentiment-Signature"
 _MAX_BACKOFF_S = 3600.0

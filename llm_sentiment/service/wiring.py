@@ -9,13 +9,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from llm_sentiment._util.jsoncache import JsonCache
+from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.llm.litellm import RouterClient
-from llm_sentiment.service.store.jobs import JobStore
+from llm_sentiment.service.store import JobStore
 from llm_sentiment.settings import Settings
-from llm_sentiment.wiring import build_llm
+from llm_sentiment.wiring import build_analyzer, build_llm
 
 from .auth import KeyStore, RateLimiter
 from .blobs import BlobStore
@@ -126,6 +127,10 @@ class Service:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def analyzer(self, *, model: str | None = None, prompts_version: str | None = None) -> Analyzer:
+        """An analyzer over the service's metered LLM, for the routes that answer synchronously."""
+        return build_analyzer(self.settings, self.llm, model=model, prompts_version=prompts_version)
 
     def dispatch(self, job_id: str) -> None:
         """Tell the workers a job is waiting (QueueUnavailableError: the sweeper re-sends it later)."""

@@ -30,7 +30,7 @@ from llm_sentiment.errors import (
 )
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
-from llm_sentiment.service.store.jobs import Claimed, Job, JobStore, Stage, webhook_body
+from llm_sentiment.service.store import Claimed, Job, JobStore, Stage, webhook_body
 from llm_sentiment.settings import Settings
 from llm_sentiment.speech.recording import AudioOptions
 from llm_sentiment.transcript.formats import InputFormat, parse_transcript

@@ -1,4 +1,4 @@
-"""Job state in a database: SQLite (WAL) in the data directory by default, PostgreSQL by URL.
+"""Jobs, their events and their leases.
 
 The database is the one source of truth. A worker *claims* a job by a single conditional UPDATE
 that gives it a lease (owner, random token, expiry); it renews the lease while it works, and every
@@ -14,151 +14,27 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    and_,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from llm_sentiment.ask.answers import UserQuestion
-from llm_sentiment.errors import ConfigError, IdempotencyConflictError
+from llm_sentiment.errors import IdempotencyConflictError
+
+from .keys import Keys
+from .outbox import Outbox, webhook_body
+from .schema import job_events, jobs, uploads, webhook_deliveries
+from .uploads import Uploads
 
 JobStatus = Literal["queued", "processing", "completed", "error"]
 Stage = Literal["queued", "parsing", "transcribing", "analyzing", "completed", "error"]
 Pipeline = Literal["transcribe", "full-analysis"]
 InputKind = Literal["transcript", "audio"]
 STATUSES: tuple[JobStatus, ...] = ("queued", "processing", "completed", "error")
-
-metadata = MetaData()
-
-tenants = Table(
-    "tenants",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("webhook_secret", String(128), nullable=False),
-    Column("created_at", Float, nullable=False),
-)
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("salt", String(64), nullable=False),
-    Column("secret_hash", String(128), nullable=False),
-    Column("scopes", String(200), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("revoked_at", Float),
-)
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("pipeline", String(20), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("stage", String(20), nullable=False),
-    Column("progress", Float, nullable=False, default=0.0),
-    Column("input_sha256", String(64), nullable=False),
-    Column("input_bytes", Integer, nullable=False),
-    Column("input_name", String(300)),
-    Column("options", Text, nullable=False),
-    Column("webhook_url", Text),
-    Column("idempotency_key", String(255)),
-    Column("request_hash", String(64)),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("not_before", Float, nullable=False, default=0.0),
-    Column("lease_owner", String(200)),
-    Column("lease_token", String(64)),
-    Column("lease_expires_at", Float),
-    Column("dispatched_at", Float),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Column("started_at", Float),
-    Column("completed_at", Float),
-    Column("expires_at", Float),
-    Column("error_code", String(64)),
-    Column("error_message", Text),
-    Column("transcript", Text),
-    Column("analysis", Text),
-    Column("prompt_tokens", Integer, nullable=False, default=0),
-    Column("completion_tokens", Integer, nullable=False, default=0),
-    UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_idempotency"),
-    Index("ix_jobs_claim", "status", "not_before", "created_at"),
-    Index("ix_jobs_tenant", "tenant_id", "created_at"),
-    Index("ix_jobs_input", "input_sha256"),
-)
-
-job_events = Table(
-    "job_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("job_id", String(40), nullable=False, index=True),
-    Column("event", String(32), nullable=False),
-    Column("worker", String(200)),
-    Column("attempt", Integer),
-    Column("detail", Text),
-    Column("at", Float, nullable=False),
-)
-
-uploads = Table(
-    "uploads",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("bytes", Integer, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
-    Index("ix_uploads_sha256", "sha256"),
-    Index("ix_uploads_expires", "expires_at"),
-)
-"""Recordings uploaded with AssemblyAI's ``POST /v2/upload``, waiting for a ``POST /v2/transcript``."""
-
-webhook_deliveries = Table(
-    "webhook_deliveries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("job_id", String(40), nullable=False, index=True),
-    Column("tenant_id", String(64), nullable=False),
-    Column("url", Text, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_at", Float, nullable=False),
-    Column("lease_expires_at", Float),
-    Column("last_error", Text),
-    Column("created_at", Float, nullable=False),
-    Index("ix_webhooks_due", "status", "next_at"),
-)
 
 
 class JobOptions(BaseModel):
@@ -223,15 +99,6 @@ class Claimed(BaseModel):
     token: str
 
 
-class WebhookDelivery(BaseModel):
-    id: int
-    job_id: str
-    tenant_id: str
-    url: str
-    body: str
-    attempts: int
-
-
 _SUMMARY_COLUMNS = [c for c in jobs.c if c.name not in ("transcript", "analysis")]
 # Built once: constructing a 30-column select costs more than running it on SQLite.
 _SUMMARY = select(
@@ -241,96 +108,13 @@ _SUMMARY = select(
 )
 
 
-def webhook_body(job_id: str, status: str, pipeline: str, error: tuple[str, str] | None) -> str:
-    """What a job's webhook says: which job, how it ended; the receiver fetches the results."""
-    return json.dumps(
-        {
-            "event": f"job.{status}",
-            "job_id": job_id,
-            "status": status,
-            "pipeline": pipeline,
-            "error": {"code": error[0], "message": error[1]} if error else None,
-        },
-        separators=(",", ":"),
-    )
-
-
 def new_job_id() -> str:
     return "job_" + secrets.token_hex(12)
 
 
-def _sqlite_engine(url: str) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not just unlinked
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes
-        # fails at once with "database is locked" when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
-
-    return engine
-
-
-def make_engine(url: str) -> Engine:
-    try:
-        if url.startswith("sqlite"):
-            return _sqlite_engine(url)
-        return create_engine(url, pool_pre_ping=True, pool_size=10)
-    except Exception as exc:  # a bad URL or a missing driver
-        raise ConfigError(
-            f"cannot use database {url.split('@')[-1]!r}: {exc}", hint="Check LLM_SENTIMENT_DATABASE_URL."
-        ) from None
-
-
-class JobStore:
-    """Every read and write of jobs, keys, events and webhook deliveries."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @classmethod
-    def open(cls, url: str) -> JobStore:
-        store = cls(make_engine(url))
-        store.create_schema()
-        return store
-
-    def create_schema(self) -> None:
-        try:
-            metadata.create_all(self.engine)
-        except OperationalError as exc:
-            if "already exists" not in str(exc):  # two processes creating it at once
-                raise
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
-
-    def ping(self) -> None:
-        with self._read() as conn:
-            conn.execute(select(1)).scalar_one()
+class JobStore(Uploads, Outbox, Keys):
+    """Every read and write of jobs, their events and leases; uploads, webhook deliveries and keys
+    come from the classes it extends, over the same engine."""
 
     # ---- jobs ---------------------------------------------------------------------------
 
@@ -428,17 +212,6 @@ class JobStore:
             self.scrub()
         return job
 
-    def scrub(self) -> None:
-        """SQLite: empty the write-ahead log into the database, whose deleted rows secure_delete zeroed,
-        so no earlier version of a deleted row stays readable in either file."""
-        if self.engine.dialect.name != "sqlite":
-            return
-        raw = self.engine.raw_connection()
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-
     def input_in_use(self, sha256: str) -> bool:
         """A job or a pending upload still needs this stored input."""
         return bool(self.inputs_in_use([sha256]))
@@ -449,41 +222,6 @@ class JobStore:
             used = conn.execute(select(jobs.c.input_sha256).where(jobs.c.input_sha256.in_(sha256s)).distinct())
             uploaded = conn.execute(select(uploads.c.sha256).where(uploads.c.sha256.in_(sha256s)).distinct())
             return {str(sha) for sha in [*used.scalars(), *uploaded.scalars()]}
-
-    # ---- uploads (AssemblyAI's /v2/upload) ----------------------------------------------
-
-    def add_upload(self, tenant_id: str, sha256: str, size: int, ttl_s: float, now: float | None = None) -> str:
-        now = now or time.time()
-        upload_id = "upl_" + secrets.token_hex(16)
-        with self._write() as conn:
-            conn.execute(
-                insert(uploads).values(
-                    id=upload_id, tenant_id=tenant_id, sha256=sha256, bytes=size, created_at=now, expires_at=now + ttl_s
-                )
-            )
-        return upload_id
-
-    def upload(self, upload_id: str, tenant_id: str, now: float | None = None) -> tuple[str, int] | None:
-        """(sha256, bytes) of a tenant's live upload; another tenant's is indistinguishable from none."""
-        now = now or time.time()
-        with self._read() as conn:
-            row = conn.execute(
-                select(uploads.c.sha256, uploads.c.bytes).where(
-                    uploads.c.id == upload_id, uploads.c.tenant_id == tenant_id, uploads.c.expires_at >= now
-                )
-            ).first()
-        return (str(row.sha256), int(row.bytes)) if row else None
-
-    def expire_uploads(self, now: float | None = None, limit: int = 500) -> list[str]:
-        """Forget expired uploads; returns their sha256s (the caller removes blobs no longer in use)."""
-        now = now or time.time()
-        with self._write() as conn:
-            rows = conn.execute(
-                select(uploads.c.id, uploads.c.sha256).where(uploads.c.expires_at < now).limit(limit)
-            ).all()
-            if rows:
-                conn.execute(delete(uploads).where(uploads.c.id.in_([r.id for r in rows])))
-        return sorted({str(r.sha256) for r in rows})
 
     def counts(self) -> dict[str, int]:
         with self._read() as conn:
@@ -639,25 +377,6 @@ class JobStore:
         """Hand a job back at once (the worker is shutting down), so a restart need not wait for the lease."""
         return self.retry_later(job_id, token, worker=worker, delay_s=0.0, reason="worker shut down")
 
-    def _queue_webhook(self, conn: Connection, job_id: str, body: str | None, now: float) -> None:
-        if body is None:
-            return
-        row = conn.execute(select(jobs.c.tenant_id, jobs.c.webhook_url).where(jobs.c.id == job_id)).first()
-        if row is None or not row.webhook_url:
-            return
-        conn.execute(
-            insert(webhook_deliveries).values(
-                job_id=job_id,
-                tenant_id=row.tenant_id,
-                url=row.webhook_url,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_at=now,
-                created_at=now,
-            )
-        )
-
     # ---- maintenance --------------------------------------------------------------------
 
     def abandon_exhausted(self, max_attempts: int, retention_s: float, now: float | None = None) -> list[str]:
@@ -732,72 +451,6 @@ class JobStore:
                 _SUMMARY.where(jobs.c.expires_at.is_not(None), jobs.c.expires_at < now).limit(limit)
             ).all()
         return [_job(r) for r in rows]
-
-    # ---- webhooks -----------------------------------------------------------------------
-
-    def claim_webhook(self, lease_s: float, now: float | None = None) -> WebhookDelivery | None:
-        """The oldest due delivery of a tenant with none in flight: a tenant whose receiver hangs holds
-        one sender, however many of its webhooks wait."""
-        now = now or time.time()
-        other = webhook_deliveries.alias("in_flight")
-        in_flight = select(other.c.tenant_id).where(other.c.status == "pending", other.c.lease_expires_at >= now)
-        due = and_(
-            webhook_deliveries.c.status == "pending",
-            webhook_deliveries.c.next_at <= now,
-            or_(webhook_deliveries.c.lease_expires_at.is_(None), webhook_deliveries.c.lease_expires_at < now),
-        )
-        with self._write() as conn:
-            row = conn.execute(
-                select(webhook_deliveries)
-                .where(due, webhook_deliveries.c.tenant_id.not_in(in_flight))
-                .order_by(webhook_deliveries.c.next_at)
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            # PostgreSQL: claims for one tenant queue on its row, and the update below (a new snapshot)
-            # sees what the one before took. SQLite holds the database's write lock already.
-            conn.execute(select(tenants.c.id).where(tenants.c.id == row.tenant_id).with_for_update())
-            taken = conn.execute(
-                update(webhook_deliveries)
-                .where(
-                    webhook_deliveries.c.id == row.id,
-                    due,
-                    ~in_flight.where(other.c.tenant_id == row.tenant_id).exists(),
-                )
-                .values(lease_expires_at=now + lease_s)
-            ).rowcount
-        if not taken:
-            return None
-        return WebhookDelivery(
-            id=row.id, job_id=row.job_id, tenant_id=row.tenant_id, url=row.url, body=row.body, attempts=row.attempts
-        )
-
-    def webhook_result(self, delivery_id: int, *, delivered: bool, error: str | None, next_at: float | None) -> None:
-        """``next_at`` None after a failure means no more attempts."""
-        values: dict[str, Any] = {
-            "attempts": webhook_deliveries.c.attempts + 1,
-            "lease_expires_at": None,
-            "last_error": error[:500] if error else None,
-        }
-        if delivered:
-            values["status"] = "delivered"
-        elif next_at is None:
-            values["status"] = "failed"
-        else:
-            values["next_at"] = next_at
-        with self._write() as conn:
-            conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id).values(**values))
-
-    def webhooks(self, job_id: str) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            rows = conn.execute(select(webhook_deliveries).where(webhook_deliveries.c.job_id == job_id)).all()
-        return [dict(r._mapping) for r in rows]
-
-    def tenant_secret(self, tenant_id: str) -> str | None:
-        with self._read() as conn:
-            value = conn.execute(select(tenants.c.webhook_secret).where(tenants.c.id == tenant_id)).scalar()
-        return str(value) if value is not None else None
 
 
 def _job(row: Any) -> Job:

@@ -1,14 +1,11 @@
-"""The vendors' endpoints over our jobs, so their SDKs run unchanged against a self-hosted service.
+"""AssemblyAI's endpoints over our jobs, so its SDK runs unchanged against a self-hosted service:
+``POST /v2/upload`` (the raw recording as the body), ``POST /v2/transcript``,
+``GET /v2/transcript/{id}`` with AssemblyAI's status values and, for ``sentiment_analysis``,
+``sentiment_analysis_results[]`` (the ``assemblyai`` view of the stored analysis). An
+``audio_url`` is never fetched: it must be an upload URL this server handed to the same tenant.
 
-- AssemblyAI: ``POST /v2/upload`` (the raw recording as the body), ``POST /v2/transcript``,
-  ``GET /v2/transcript/{id}`` with AssemblyAI's status values and, for ``sentiment_analysis``,
-  ``sentiment_analysis_results[]`` (the ``assemblyai`` view of the stored analysis). An
-  ``audio_url`` is never fetched: it must be an upload URL this server handed to the same tenant.
-- Deepgram: ``POST /v1/read?sentiment=true&language=en`` with ``{"text": ...}``, answered
-  synchronously (per-segment scoring only, in the fair LLM queue).
-
-Errors on these routes come in the vendor's body shape: AssemblyAI ``{"error": message}``,
-Deepgram ``{"err_code", "err_msg", "request_id"}`` (bad requests are 400, as both vendors answer).
+Errors on these routes come in AssemblyAI's body shape ``{"error": message}`` (bad requests are
+400, as AssemblyAI answers).
 """
 
 from __future__ import annotations
@@ -16,43 +13,27 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from llm_sentiment.analysis.long_calls import estimate_tokens
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.ask.calibration import Thresholds
-from llm_sentiment.errors import InvalidParameterError, JobNotFoundError, TokenLimitError
+from llm_sentiment.errors import InvalidParameterError, JobNotFoundError
 from llm_sentiment.service.auth import Principal
-from llm_sentiment.service.store.jobs import Job
+from llm_sentiment.service.http.deps import Ingest, Reader, ServiceDep, tenant_job
+from llm_sentiment.service.http.errors import ErrorDetail, ErrorShape, scrub_paths, vendor_message
+from llm_sentiment.service.http.schemas import AudioParameters
+from llm_sentiment.service.http.submit import check_parameters, create_job
+from llm_sentiment.service.http.uploads import Spool
+from llm_sentiment.service.store import Job
 from llm_sentiment.service.wiring import Service
 from llm_sentiment.speech.audio import probe
 from llm_sentiment.speech.recording import limits_for
 from llm_sentiment.transcript.model import Segment, Transcript
 from llm_sentiment.views.vendors import assemblyai as assemblyai_view
-from llm_sentiment.views.vendors import average, deepgram_response
-from llm_sentiment.wiring import build_analyzer
-
-from .app import (
-    ERROR_SHAPES,
-    AudioParameters,
-    ErrorDetail,
-    Ingest,
-    Reader,
-    ServiceDep,
-    Spool,
-    _in_llm_pool,
-    _job,
-    _validate,
-    create_job,
-    scrub_paths,
-)
 
 router = APIRouter()
 
@@ -62,51 +43,12 @@ RECORDING_PATHS = (UPLOAD_PATH,)
 _UPLOAD_URL = re.compile(r"^/v2/upload/(upl_[0-9a-f]{32})$")
 
 
-# ---- error shapes ------------------------------------------------------------------------
+def _error(status: int, detail: ErrorDetail) -> tuple[int, dict[str, Any]]:
+    return (400 if status == 422 else status), {"error": vendor_message(detail)}
 
 
-def _message(detail: ErrorDetail) -> str:
-    """The message naming the field as the vendors do (``audio_url``, not our ``body.audio_url: `` prefix)."""
-    if not detail.field:
-        return detail.message
-    name = detail.field.split(".")[-1]
-    rest = detail.message.removeprefix(f"{detail.field}: ")
-    return rest if name in rest else f"{name}: {rest}"
-
-
-def _assemblyai_error(status: int, detail: ErrorDetail) -> tuple[int, dict[str, Any]]:
-    return (400 if status == 422 else status), {"error": _message(detail)}
-
-
-_DEEPGRAM_CODES = {
-    "auth.unauthorized": "INVALID_AUTH",
-    "auth.forbidden": "INSUFFICIENT_PERMISSIONS",
-    "auth.rate_limited": "TOO_MANY_REQUESTS",
-    "input.token_limit": "TOKEN_LIMIT_EXCEEDED",
-    "queue.full": "TOO_MANY_REQUESTS",
-}
-
-
-def _deepgram_error(status: int, detail: ErrorDetail) -> tuple[int, dict[str, Any]]:
-    if detail.code in _DEEPGRAM_CODES:
-        code = _DEEPGRAM_CODES[detail.code]
-    elif detail.field and detail.field.startswith("query"):
-        code = "INVALID_QUERY_PARAMETER"
-    elif status in (400, 422):
-        code = "INVALID_BODY"
-    else:
-        code = detail.code.upper().replace(".", "_")
-    return (400 if status == 422 else status), {
-        "err_code": code,
-        "err_msg": _message(detail),
-        "request_id": str(uuid.uuid4()),
-    }
-
-
-ERROR_SHAPES.extend([("/v2/", _assemblyai_error), ("/v1/read", _deepgram_error)])
-
-
-# ---- AssemblyAI --------------------------------------------------------------------------
+ERROR_SHAPE: tuple[str, ErrorShape] = ("/v2/", _error)
+"""Errors under ``/v2/`` in AssemblyAI's shape (``create_app`` wires it)."""
 
 
 class UploadResponse(BaseModel):
@@ -215,7 +157,7 @@ def _submit(service: Service, principal: Principal, body: TranscriptRequest) -> 
         )
     except ValueError:
         raise InvalidParameterError("body.language_code", f"unknown language {body.language_code!r}") from None
-    _validate(service, params)
+    check_parameters(service, params)
     job, _created = create_job(service, principal, "audio", found, body.audio_url[:300], params, None)
     return job
 
@@ -316,123 +258,5 @@ def get_transcript(transcript_id: str, service: ServiceDep, principal: Reader) -
     """The transcript (with `sentiment_analysis_results` once a `sentiment_analysis` job completes)."""
     if len(transcript_id) > 64:
         raise JobNotFoundError(f"no transcript {transcript_id[:64]!r}")
-    job = _job(service, principal, transcript_id)
+    job = tenant_job(service, principal, transcript_id)
     return _json(transcript_body(service, principal, job))
-
-
-# ---- Deepgram ----------------------------------------------------------------------------
-
-
-class ReadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str | None = Field(None, description="The text to analyse.")
-    url: str | None = Field(None, max_length=2000, description="Refused: this server never fetches URLs.")
-
-
-def text_transcript(text: str) -> Transcript:
-    """Each non-empty line a segment; long ones are scored sentence by sentence (``units``)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return Transcript(
-        segments=[Segment(id=i + 1, speaker="Text", text=line) for i, line in enumerate(lines)],
-        language="en",
-        source_format="text",
-    )
-
-
-def read_sentiment(service: Service, text: str) -> dict[str, Any]:
-    transcript = text_transcript(text)
-    analyzer = build_analyzer(service.settings, service.llm)
-    scored, provenance, _warnings = analyzer.score_text(transcript)
-    thresholds = Thresholds(service.settings.positive_threshold, service.settings.negative_threshold)
-    body = deepgram_response(
-        scored,
-        average(scored, thresholds),
-        model=analyzer.model,
-        provenance=provenance,
-        language="en",
-        request_id=str(uuid.uuid4()),
-    )
-    body["metadata"]["created"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return body
-
-
-_READ_FEATURES = ("summarize", "topics", "intents", "custom_topic", "custom_intent", "callback")
-
-
-@router.post(
-    "/v1/read",
-    tags=["deepgram"],
-    response_model=None,
-    responses={
-        200: {
-            "description": "Deepgram's text-intelligence response: metadata and results.sentiments",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
-        **{
-            status: {
-                "description": text,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["err_code", "err_msg", "request_id"],
-                            "properties": {
-                                "err_code": {"type": "string"},
-                                "err_msg": {"type": "string"},
-                                "request_id": {"type": "string"},
-                            },
-                        }
-                    }
-                },
-            }
-            for status, text in {
-                400: "INVALID_QUERY_PARAMETER, TOKEN_LIMIT_EXCEEDED or a bad body",
-                401: "INVALID_AUTH",
-                403: "INSUFFICIENT_PERMISSIONS",
-                413: "Body too large",
-                429: "TOO_MANY_REQUESTS",
-                502: "The model answered unusably",
-                503: "The model is unavailable",
-                504: "The model timed out",
-            }.items()
-        },
-    },
-)
-async def read(
-    body: ReadRequest,
-    request: Request,
-    service: ServiceDep,
-    principal: Reader,
-    sentiment: Annotated[bool, Query(description="Must be true: sentiment is the one feature served.")] = False,
-    language: Annotated[str | None, Query(max_length=20, description="Only `en`.")] = None,
-) -> Response:
-    """Deepgram's `/v1/read` sentiment: segments with `sentiment_score` in -1..1 and their `average`."""
-    unsupported = [name for name in _READ_FEATURES if name in request.query_params]
-    if unsupported:
-        raise InvalidParameterError(
-            f"query.{unsupported[0]}", f"Request specified unsupported feature: {unsupported[0]}. Only sentiment is."
-        )
-    if language is None:
-        raise InvalidParameterError(
-            "query.language", "Failed to deserialize query parameters: missing field `language`"
-        )
-    if language.lower() not in ("en", "en-us", "en-gb", "en_us", "en_gb"):
-        raise InvalidParameterError(
-            "query.language", f"Request specified unsupported language: {language}. Only English is supported."
-        )
-    if not sentiment:
-        raise InvalidParameterError("query.sentiment", "sentiment=true is required: it is the one feature served")
-    if body.url is not None:
-        raise InvalidParameterError("body.url", "url input is not supported: this server never fetches URLs; send text")
-    if not body.text or not body.text.strip():
-        raise InvalidParameterError("body.text", "text is required and must not be empty")
-    text = body.text
-    limit = service.settings.read_max_tokens
-    if estimate_tokens(text) > limit:
-        raise TokenLimitError(
-            f"Text input for sentiment currently supports up to {limit} tokens. "
-            "Please revise your text input to fit within the defined token limit.",
-            hint="Raise LLM_SENTIMENT_READ_MAX_TOKENS, or submit the text as a transcript job.",
-        )
-    return _json(await _in_llm_pool(request, principal, lambda: read_sentiment(service, text)))
