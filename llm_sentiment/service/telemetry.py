@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from llm_sentiment.llm.base import LLMClient, LLMRequest, LLMResponse
+from llm_sentiment.llm.base import LLMResponse
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
@@ -72,16 +72,3 @@ class Telemetry:
         self.llm_tokens.labels(kind="prompt", model=response.model).inc(response.prompt_tokens)
         self.llm_tokens.labels(kind="completion", model=response.model).inc(response.completion_tokens)
         self.llm_seconds.labels(model=response.model).observe(response.latency_s)
-
-
-class MeteredLLM:
-    """Counts every answer (tokens, cache hits, latency) on its way out of the wrapped client."""
-
-    def __init__(self, inner: LLMClient, telemetry: Telemetry) -> None:
-        self.inner = inner
-        self.telemetry = telemetry
-
-    def complete(self, request: LLMRequest) -> LLMResponse:
-        response = self.inner.complete(request)
-        self.telemetry.observe_llm(response)
-        return response

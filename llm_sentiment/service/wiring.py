@@ -11,16 +11,16 @@ from typing import Protocol
 from llm_sentiment._util.jsoncache import JsonCache
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.llm.base import LLMClient
-from llm_sentiment.llm.cached import CachedLLM, ResponseCache
+from llm_sentiment.llm.cached import ResponseCache
 from llm_sentiment.llm.config import RouterConfig
-from llm_sentiment.llm.litellm import RouterClient
+from llm_sentiment.llm.metered import MeteredLLM
 from llm_sentiment.service.store import JobStore
 from llm_sentiment.settings import Settings
 from llm_sentiment.wiring import build_analyzer, build_llm
 
 from .auth import KeyStore, RateLimiter
 from .blobs import BlobStore
-from .telemetry import MeteredLLM, Telemetry
+from .telemetry import Telemetry
 from .webhooks import WebhookSender
 from .worker import JobRunner, Maintenance, WorkerPool, worker_name
 
@@ -56,15 +56,14 @@ class Service:
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.telemetry = Telemetry(self.store.counts)
         self.router_config = RouterConfig.load(settings.router_config)
-        self.router: RouterClient | None = None
-        self.cache: ResponseCache | None = None
+        self._preload: Callable[[str], None] | None = None
         if llm is None:
-            built, self.cache = build_llm(settings)
-            self.router = built.inner if isinstance(built, CachedLLM) else built  # type: ignore[assignment]
-            llm = built
-        elif isinstance(llm, CachedLLM):
-            self.cache = llm.cache
-        self.llm: LLMClient = MeteredLLM(llm, self.telemetry)
+            llm, self.cache = build_llm(settings)
+            self._preload = llm.preload  # type: ignore[attr-defined]  # the router's, forwarded by its wrappers
+        else:
+            cache = getattr(llm, "cache", None)  # a cached client's store, when the caller passes one
+            self.cache = cache if isinstance(cache, ResponseCache) else None
+        self.llm: LLMClient = MeteredLLM(llm, self.telemetry.observe_llm)
         # Every cache that may hold a job's text: deleting the job's input evicts what it stored.
         self.caches: list[JsonCache] = [c for c in (self.cache,) if c is not None]
         if settings.cache:
@@ -81,7 +80,7 @@ class Service:
             self.dispatcher = EmbeddedDispatcher(self.wake)
         redispatch = None if self.embedded else self.dispatcher.send
         self.maintenance = Maintenance(self.store, self.blobs, settings, redispatch=redispatch, caches=self.caches)
-        self.model_state = "loading" if self.router is not None else "ready"
+        self.model_state = "loading" if self._preload is not None else "ready"
         self.model_error: str | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -92,10 +91,10 @@ class Service:
 
     def preload_model(self) -> None:
         """Load the default model (in the background), so /readyz can say when jobs can start."""
-        if self.router is None:
+        if self._preload is None:
             return
         try:
-            self.router.preload(self.settings.model)
+            self._preload(self.settings.model)
             self.model_state = "ready"
         except Exception as exc:
             self.model_state = "error"
