@@ -7,6 +7,7 @@ demo: setup
 test:
 	scripts/bootstrap.sh --test
 	scripts/check.sh
+	scripts/wheel_check.sh
 	$(EVAL_GATE)
 
 setup:
@@ -19,7 +20,7 @@ lock:
 	scripts/lock.sh
 
 # The CI quality gate: the default prompts, bands and model label the `ci` subset, checked against
-# evals/thresholds.yaml (quotes, per-segment scores and the summary are left to the full eval).
+# llm_sentiment/evals/thresholds.yaml (quotes, per-segment scores and the summary are left to the full eval).
 EVAL_GATE = HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True \
 	.venv/bin/llm-sentiment eval --subset ci --labels-only --check --output eval-out/ci
 

@@ -10,7 +10,8 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+"""Where the shipped data lives: prompts/, configs/models.yaml, evals/thresholds.yaml (package data)."""
 
 
 def _default_home() -> Path:
@@ -64,10 +65,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home, description="Cache root: assembled models, LLM cache.")
     model: str = Field("local/qwen2.5-coder-1.5b", description="Model group from the router config.")
-    router_config: Path = Field(REPO_ROOT / "configs" / "models.yaml")
-    prompts_dir: Path = Field(REPO_ROOT / "prompts")
+    router_config: Path = Field(PACKAGE / "configs" / "models.yaml")
+    prompts_dir: Path = Field(PACKAGE / "prompts")
     prompts_version: str = "v5"
-    evals_dir: Path = Field(REPO_ROOT / "evals", description="Eval datasets (datasets/<name>/) and thresholds.yaml.")
+    evals_dir: Path = Field(Path("evals"), description="Eval datasets (datasets/<name>/): a checkout's evals/.")
+    thresholds: Path = Field(PACKAGE / "evals" / "thresholds.yaml", description="The eval gate's minimums.")
     threads: int = Field(default_factory=_default_threads, ge=1)
     n_ctx: int = Field(8192, ge=512)
     n_batch: int = Field(512, ge=8)

@@ -359,7 +359,7 @@ def test_no_error_body_names_a_server_path(tmp_path: Path, spoken_call: Any) -> 
     """Whatever a request names (a path as a prompt version, model, roles, id or view), and however
     the server's own files are broken, the error bodies say nothing of where it keeps its files."""
     prompts = tmp_path / "prompts"
-    shutil.copytree(REPO / "prompts", prompts)
+    shutil.copytree(REPO / "llm_sentiment" / "prompts", prompts)
     (prompts / "v8").mkdir()
     (prompts / "v8" / "version.yaml").write_text("extends: v5\n")
     (prompts / "v8" / "agent_sentiment.j2").write_text("no front matter\n")  # refused when chosen

@@ -179,7 +179,7 @@ def test_recipe_questions_through_the_gateway(tmp_path: Path) -> None:
 
 @pytest.mark.real_model
 def test_recipe_on_the_embedded_model(tmp_path: Path) -> None:
-    config = yaml.safe_load((REPO / "configs" / "models.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((REPO / "llm_sentiment" / "configs" / "models.yaml").read_text(encoding="utf-8"))
     config["router_settings"]["model_group_alias"] = {"*": "local/qwen2.5-coder-0.5b"}
     router_config = tmp_path / "models.yaml"
     router_config.write_text(yaml.safe_dump(config))

@@ -19,7 +19,8 @@ __all__ = ["CliParts", "main"]
 def main() -> None:
     """How a call went: customer, agent and call sentiment, with reasons and verbatim quotes.
 
-    Runs offline on an embedded llama.cpp model; configure other models in configs/models.yaml.
+    Runs offline on an embedded llama.cpp model; configure other models in a router config
+    (LLM_SENTIMENT_ROUTER_CONFIG).
     """
 
 

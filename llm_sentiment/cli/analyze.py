@@ -131,7 +131,9 @@ def _audio_options(func: F) -> F:
     help="YAML file of extra questions (question, context, answer_format).",
 )
 @click.option("--model", help="Model group from the router config (default: LLM_SENTIMENT_MODEL).")
-@click.option("--prompts", "prompts_version", metavar="VERSION", help="Prompt version under prompts/.")
+@click.option(
+    "--prompts", "prompts_version", metavar="VERSION", help="Prompt version (default: LLM_SENTIMENT_PROMPTS_VERSION)."
+)
 @click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
 @pass_parts

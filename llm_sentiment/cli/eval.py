@@ -68,8 +68,10 @@ class _EvalProgress:
 )
 @click.option("--output", type=click.Path(path_type=Path), default=Path("eval-out"), show_default=True)
 @click.option("--baseline", type=click.Path(path_type=Path), help="An earlier results.json to report changes against.")
-@click.option("--check", is_flag=True, help="Exit 72 when a metric is below evals/thresholds.yaml.")
-@click.option("--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: evals/thresholds.yaml).")
+@click.option("--check", is_flag=True, help="Exit 72 when a metric is below the thresholds file.")
+@click.option(
+    "--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: LLM_SENTIMENT_THRESHOLDS)."
+)
 @click.option("--labels-only", is_flag=True, help="Ask only the label questions: fast, for prompt iteration.")
 @click.option("--no-segments", is_flag=True, help="Skip per-segment scores (no segment or trend metrics).")
 @click.option("--no-summary", is_flag=True, help="Skip summary, resolution and recommendations (no resolution metric).")

@@ -96,7 +96,7 @@ def prepare(request: EvalRequest, settings: Settings) -> tuple[list[EvalCall], D
 def calibration_files(
     fitted: dict[str, dict[TargetKey, FittedBand]], configs: list[EvalConfig], info: DatasetInfo
 ) -> dict[str, str]:
-    """One ``calibration.yaml`` per prompt version, with a block per model, ready to copy into prompts/<version>/."""
+    """One ``calibration.yaml`` per prompt version, with a block per model, ready to copy into the prompt version."""
     by_version: dict[str, dict[str, dict[str, Band]]] = {}
     for config in configs:
         if config.kind != "llm" or config.id not in fitted or config.prompts is None or config.model is None:
@@ -113,7 +113,7 @@ def calibration_files(
         calibration = Calibration(fitted_on=f"{info.name} dev split, {info.dev} calls", models=models)
         header = (
             f"# Score bands for prompt version {version}, fitted by `llm-sentiment eval --calibrate` on dev.\n"
-            "# Copy into prompts/<version>/calibration.yaml to use them; judge them on the test split.\n"
+            "# Copy into llm_sentiment/prompts/<version>/calibration.yaml to use them; judge them on the test split.\n"
         )
         files[version] = header + yaml.safe_dump(calibration.model_dump(mode="json"), sort_keys=False)
     return files
@@ -131,7 +131,7 @@ def evaluate(
     calls, info, configs = prepare(request, settings)
     thresholds: Thresholds | None = None
     if request.check:
-        thresholds = load_thresholds(request.thresholds or settings.evals_dir / "thresholds.yaml")
+        thresholds = load_thresholds(request.thresholds or settings.thresholds)
         thresholds.section(request.subset or "all")
     baseline = load_results(request.baseline) if request.baseline else None
     if request.lexicon and polarity is None:
@@ -176,6 +176,6 @@ def evaluate(
         )
         raise BelowThresholdError(
             f"{len(failures)} metric(s) below the gate: {listed}",
-            hint=f"See {written[2]}. Thresholds: {request.thresholds or settings.evals_dir / 'thresholds.yaml'}.",
+            hint=f"See {written[2]}. Thresholds: {request.thresholds or settings.thresholds}.",
         )
     return EvalOutcome(results=results, cases=outcome.cases, failures=failures, written=written)

@@ -1,4 +1,4 @@
-"""The quality gate: minimums per metric from ``evals/thresholds.yaml``, checked against results.
+"""The quality gate: minimums per metric from ``llm_sentiment/evals/thresholds.yaml``, checked against results.
 
 The file has one section per selection: ``ci`` applies to a ``--subset ci`` run, ``all`` to a
 run over the whole dataset. Each entry is a dotted path into a slice's metrics (``customer.macro_f1``,

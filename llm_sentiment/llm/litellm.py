@@ -137,7 +137,7 @@ def _map_error(litellm: Any, model: str, exc: Exception) -> LLMSentimentError:
         return ProviderRejectedError(
             f"{model}: request rejected ({text})",
             model=model,
-            hint="Check the model's settings and credentials in configs/models.yaml.",
+            hint="Check the model's settings and credentials in the router config (LLM_SENTIMENT_ROUTER_CONFIG).",
         )
     return ProviderUnavailableError(f"{model}: unavailable ({text})", model=model)
 

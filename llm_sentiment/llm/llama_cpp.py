@@ -303,7 +303,7 @@ class LocalModelPool:
         if "model_path" in params:
             path = Path(str(params["model_path"])).expanduser()
             if not path.is_file():
-                raise ModelMissingError(f"GGUF file {path} not found", hint="Fix model_path in configs/models.yaml.")
+                raise ModelMissingError(f"GGUF file {path} not found", hint="Fix model_path in the router config.")
         else:
             path = ensure(get_asset(name), self.models_dir)
         return LocalModelSpec(
