@@ -1,1 +1,1 @@
-"""service/http"""
+"""The HTTP API (FastAPI): ``app`` builds it from one router per resource (``routes``)."""
