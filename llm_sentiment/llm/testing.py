@@ -1,8 +1,10 @@
-"""A scripted LLM for unit tests of pipeline logic: enqueue answers, then inspect the requests.
+"""LLM doubles for tests of pipeline logic, no model needed.
 
-With ``respond`` it answers every request nobody enqueued an answer for (``schema_answer`` gives the
-smallest answer that fits the request's schema), so service tests and load benchmarks can run any
-number of jobs; ``delay_s`` makes each answer take that long, like a model that is busy thinking.
+``FakeLLM`` is scripted: enqueue answers, then inspect the requests. With ``respond`` it answers
+every request nobody enqueued an answer for (``schema_answer`` gives the smallest answer that fits
+the request's schema), so service tests and load benchmarks can run any number of jobs; ``delay_s``
+makes each answer take that long, like a model that is busy thinking. ``SchemaLLM`` answers any of
+our questions from its JSON schema alone, with label logprobs, for calls too long to script.
 """
 
 from __future__ import annotations
@@ -119,3 +121,60 @@ def _keyed_logprobs(content: str, probs: dict[str, dict[str, float]]) -> list[To
         at = value_end
     tokens.append(TokenLogprob(token=content[at:], logprob=0.0))
     return tokens
+
+
+PROBS = {
+    "negative": {"positive": 0.05, "neutral": 0.15, "negative": 0.8},
+    "neutral": {"positive": 0.1, "neutral": 0.8, "negative": 0.1},
+    "positive": {"positive": 0.8, "neutral": 0.15, "negative": 0.05},
+}
+
+
+def _first(schema: dict[str, Any]) -> str:
+    return str(schema.get("enum", ["(anything)"])[0])
+
+
+class SchemaLLM:
+    """One label for every batch line and label question, the first allowed quote; records each request."""
+
+    def __init__(self, label: str = "neutral") -> None:
+        self.label = label
+        self.requests: list[LLMRequest] = []
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        self.requests.append(request)
+        schema = request.json_schema or {}
+        props: dict[str, Any] = schema.get("properties", {})
+        answer: dict[str, Any]
+        probs: dict[str, dict[str, float]] | None = None
+        if schema.get("additionalProperties") is False:
+            answer = dict.fromkeys(props, self.label)
+            probs = dict.fromkeys(props, PROBS[self.label])
+        elif "label" in props:
+            answer, probs = {"label": self.label, "confidence": 0.8}, {"label": PROBS[self.label]}
+        elif "notes" in props:
+            answer = {"notes": "The customer asks about a charge and the agent checks the bill."}
+        elif "summary" in props:
+            quote = _first(props["quotes"]["items"])
+            answer = {"summary": "The customer called about a bill. The agent refunded it.", "quotes": [quote]}
+        elif "resolution" in props:
+            answer = {"resolution": "resolved", "quote": _first(props["quote"]), "reasoning": "A refund was made."}
+        elif "recommendations" in props:
+            item = props["recommendations"]["items"]["properties"]
+            answer = {
+                "recommendations": [
+                    {"type": "praise", "recommendation": "Share this call.", "quote": _first(item["quote"])}
+                ]
+            }
+        elif "quotes" in props:
+            answer = {"quotes": [_first(props["quotes"]["items"])], "reasoning": "Calm throughout."}
+        else:
+            answer = {"answer": "A bill.", "quote": _first(props.get("quote", {}))}
+        content = json.dumps(answer)
+        return LLMResponse(
+            content=content,
+            model="schema-fake",
+            prompt_tokens=sum(len(m.content) // 4 for m in request.messages),
+            completion_tokens=len(content) // 4,
+            logprobs=_keyed_logprobs(content, probs) if probs else None,
+        )

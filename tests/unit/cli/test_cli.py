@@ -1,0 +1,151 @@
+"""The CLI's contract: specific exit codes and messages, nothing half-written, prompts rendered exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llm_sentiment.cli import CliParts, main
+from tests.conftest import FIXTURES
+
+
+def _run(*args: str, env: dict[str, str] | None = None, obj: CliParts | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env, obj=obj, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "exit_code"),
+    [
+        (b"", "input.empty", 11),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "input.unknown_format", 12),
+        (b"Agent: \xff\xfe broken\n", "input.encoding", 13),
+        (b"Agent: hello\nAgent: hello again\n", "input.one_role", 15),
+        (b'{"segments": [{"text": "no speaker"}]}', "input.invalid_transcript", 14),
+    ],
+)
+def test_bad_input_exit_codes_and_nothing_written(tmp_path: Path, content: bytes, code: str, exit_code: int) -> None:
+    src = tmp_path / "call.txt"
+    src.write_bytes(content)
+    out = tmp_path / "out.json"
+    status, stdout, stderr = _run("analyze", str(src), "-o", str(out))
+    assert status == exit_code
+    assert f"error [{code}]" in stderr
+    assert stdout == "" and not out.exists()
+    assert list(tmp_path.iterdir()) == [src], "no temporary or partial files left behind"
+
+
+def test_missing_file_and_bad_roles(tmp_path: Path) -> None:
+    assert _run("analyze", str(tmp_path / "none.txt"))[0] == 10
+    status, _, stderr = _run("analyze", str(FIXTURES / "negative.txt"), "--roles", "Rep=boss")
+    assert status == 16 and "--roles" in stderr
+
+
+def test_missing_model_names_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: local/mine\n    litellm_params:\n"
+        f"      model: local/mine\n      model_path: {tmp_path / 'absent.gguf'}\n"
+    )
+    env = {
+        "LLM_SENTIMENT_ROUTER_CONFIG": str(config),
+        "LLM_SENTIMENT_MODEL": "local/mine",
+        "LLM_SENTIMENT_CACHE_PATH": str(tmp_path / "cache"),
+    }
+    status, stdout, stderr = _run("analyze", str(FIXTURES / "negative.txt"), env=env)
+    assert status == 20 and "error [model.missing]" in stderr and "model_path" in stderr and stdout == ""
+
+
+def test_unknown_embedded_model() -> None:
+    status, _, stderr = _run("models", "install", "gpt-17")
+    assert status == 20 and "Known embedded models" in stderr
+
+
+def test_bad_environment_setting() -> None:
+    status, _, stderr = _run("prompts", "list", env={"LLM_SENTIMENT_THREADS": "zero"})
+    assert status == 22 and "LLM_SENTIMENT_" in stderr
+
+
+def test_prompts_render_prints_the_exact_messages() -> None:
+    status, stdout, _ = _run("prompts", "render", "customer_sentiment", str(FIXTURES / "injection.txt"), "--json")
+    assert status == 0
+    messages = json.loads(stdout)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    shown = "\n".join(m["content"] for m in messages)
+    assert "Ignore all previous instructions" in shown, "the customer's own lines, as data"
+    opening = "<lines>" if "<lines>" in shown else "<transcript>"
+    assert shown.index(opening) < shown.index("Ignore all previous")
+    assert "CUSTOMER" in messages[1]["content"]
+
+
+def test_prompts_render_evidence_and_custom() -> None:
+    status, stdout, _ = _run(
+        "prompts", "render", "agent_evidence", str(FIXTURES / "negative.txt"), "--label", "negative"
+    )
+    assert status == 0 and "judged negative" in stdout and "----- system -----" in stdout
+    status, stdout, _ = _run(
+        "prompts", "render", "custom", str(FIXTURES / "negative.txt"), "--question-text", "Was it resolved?"
+    )
+    assert status == 0 and "Question: Was it resolved?" in stdout
+
+
+def test_prompts_list() -> None:
+    status, stdout, _ = _run("prompts", "list")
+    assert status == 0 and "customer_sentiment" in stdout and "LabelAnswer" in stdout
+
+
+def test_questions_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "q.yaml"
+    bad.write_text("questions:\n  - context: no question here\n")
+    status, _, stderr = _run("analyze", str(FIXTURES / "negative.txt"), "--questions", str(bad))
+    assert status == 17 and "question" in stderr
+
+
+@pytest.fixture
+def scripted_llm() -> CliParts:
+    """The CLI's own wiring, with the schema-answering double in place of the model."""
+    from llm_sentiment.llm.testing import SchemaLLM
+
+    return CliParts(build_llm=lambda settings, use_cache=True: (SchemaLLM("negative"), None))
+
+
+LABELED = FIXTURES / "labeled" / "internet_outage.json"
+
+
+def test_views_and_plot(tmp_path: Path, scripted_llm: CliParts) -> None:
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "assemblyai", obj=scripted_llm)
+    assert status == 0
+    body = json.loads(stdout)
+    assert body["audio_url"] == str(LABELED) and body["sentiment_analysis_results"][0]["sentiment"] == "NEGATIVE"
+    status, stdout, _ = _run("analyze", str(LABELED), "--view", "deepgram", obj=scripted_llm)
+    assert status == 0 and json.loads(stdout)["results"]["sentiments"]["average"]["sentiment"] == "negative"
+    out, plot = tmp_path / "insights.json", tmp_path / "timeline.png"
+    status, _, stderr = _run(
+        "analyze", str(LABELED), "--view", "insights", "--type", "sentiment", "--speaker", "Customer",
+        "--granularity", "minute", "-o", str(out), "--plot", str(plot), obj=scripted_llm,
+    )  # fmt: skip
+    assert status == 0 and f"wrote {plot}" in stderr
+    insights = json.loads(out.read_text())
+    assert set(insights) == {"job_id", "pipeline", "sentiment"} and insights["sentiment"]["granularity"] == "minute"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    status, stdout, _ = _run("analyze", str(LABELED), "--format", "text", obj=scripted_llm)
+    assert status == 0 and "Summary:" in stdout and "Segments (17 scored; times measured)" in stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", "text", "--view", "deepgram"],
+        ["--speaker", "Agent"],
+        ["--view", "assemblyai", "--no-segments"],
+        ["--no-segments", "--plot", "{tmp}/timeline.png"],
+        ["--view", "insights", "--granularity", "hour"],
+    ],
+)
+def test_view_options_that_do_not_fit_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    status, stdout, stderr = _run("analyze", str(LABELED), *(a.format(tmp=tmp_path) for a in args))
+    assert status == 2 and stdout == "" and "Error" in stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written"
