@@ -16,6 +16,7 @@ from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.service.gateway import GatewayMessage, fill, transcript_text
 from llm_sentiment.wiring import load_call
 from tests.conftest import FIXTURES, REPO
+from tests.integration.recipe import recipe_script
 from tests.integration.test_api import running_api
 
 
@@ -43,94 +44,14 @@ def test_vendor_model_names_map_through_the_router_config(settings: Any) -> None
     assert config.resolve("local/qwen2.5-coder-0.5b") == "local/qwen2.5-coder-0.5b"
 
 
-def recipe_questions() -> list[dict[str, str]]:
-    """Step 3 of the recipe, verbatim."""
-    agent_context = "The agent is trying to get the customer to go through with the update to their car."
-    customer_context = "The customer is calling to check how much it would cost to update the map in his car."
-
-    answer_format = "<answer in one sentence> <reason in one sentence>"
-
-    questions = [
-        {
-            "question": "What was the overall sentiment of the call?",
-            "context": customer_context,
-            "answer_format": answer_format,
-        },
-        {
-            "question": "What was the sentiment of the agent in this call?",
-            "context": agent_context,
-            "answer_format": answer_format,
-        },
-        {
-            "question": "What was the sentiment of the customer in this call?",
-            "context": customer_context,
-            "answer_format": answer_format,
-        },
-        {
-            "question": "What quote best demonstrates the customer's level of interest?",
-            "context": customer_context,
-            "answer_format": answer_format,
-        },
-        {
-            "question": "Provide a quote from the agent that demonstrates their level of enthusiasm.",
-            "context": agent_context,
-            "answer_format": answer_format,
-        },
-    ]
-    return questions  # noqa: RET504 - the recipe's code as written
-
-
-def recipe_prompt(questions: list[dict[str, str]]) -> str:
-    """Step 4 of the recipe, verbatim."""
-    question_strs = []
-    for q in questions:
-        q_str = f"Question: {q['question']}"
-        if q.get("context"):
-            q_str += f"\nContext: {q['context']}"
-        if q.get("answer_format"):
-            q_str += f"\nAnswer Format: {q['answer_format']}"
-        question_strs.append(q_str)
-
-    questions_prompt = "\n\n".join(question_strs)
-
-    prompt = f"""
-You are an expert at analyzing call transcripts.
-Given the series of questions below, answer them accurately and concisely.
-When context or answer format is provided, use it to guide your answers.
-
-Transcript:
-{{{{ transcript }}}}
-
-Questions:
-{questions_prompt}
-"""
-    return prompt  # noqa: RET504
-
-
 def run_recipe(base_url: str, api_key: str, transcript_id: str) -> dict[str, Any]:
-    """Steps 5 and 6 of the recipe, verbatim apart from the base URL and key."""
-    API_KEY = api_key  # noqa: N806 - the recipe's own names
-    prompt = recipe_prompt(recipe_questions())
-    headers = {"authorization": API_KEY}
-
-    response = requests.post(
-        f"{base_url}/v1/chat/completions",
-        headers=headers,
-        json={
-            "model": "claude-sonnet-4-5-20250929",
-            "messages": [{"role": "user", "content": prompt}],
-            "transcript_id": transcript_id,
-            "max_tokens": 2000,
-        },
-        timeout=600,
-    )
-
-    response_json = response.json()
-    llm_output = response_json["choices"][0]["message"]["content"]
-
-    print("\n--- LLM Responses ---\n")
-    print(llm_output)
-    return dict(response_json)
+    """Steps 3 to 6 of the recipe, read from the vendor's page, run as published apart from the base URL and key."""
+    script = recipe_script()
+    steps = script[script.rindex("# ---", 0, script.index("# Step 3:")) :]
+    steps = steps.replace("https://llm-gateway.assemblyai.com", base_url)
+    namespace: dict[str, Any] = {"API_KEY": api_key, "transcript_id": transcript_id, "requests": requests}
+    exec(compile(steps, "llm_gateway_recipe.py", "exec"), namespace)
+    return dict(namespace["response_json"])
 
 
 def transcript_job(base_url: str, api_key: str, path: Path) -> str:

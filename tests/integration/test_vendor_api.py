@@ -18,7 +18,7 @@ from deepgram import DeepgramClient
 from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
-from tests.conftest import FIXTURES
+from tests.integration.recipe import recipe_script
 from tests.integration.test_api import running_api, submit
 
 TEXT = (
@@ -130,9 +130,9 @@ def test_deepgram_errors_are_deepgrams(tmp_path: Path) -> None:
 
 
 def test_llm_gateway_recipe_runs_unchanged(tmp_path: Path, spoken_call: Any) -> None:
-    """The recipe's own script; only its base URLs, key and audio path are replaced."""
+    """The recipe's own script, read from the vendor's page; only its base URLs, key and audio path are replaced."""
     with running_api(tmp_path, cache=True, transcript_cache_path=tmp_path / "transcripts") as api:
-        script = (FIXTURES / "llm_gateway_recipe.py").read_text(encoding="utf-8")
+        script = recipe_script()
         for vendor, ours in (
             ("https://api.assemblyai.com", api.url),
             ("https://llm-gateway.assemblyai.com", api.url),
