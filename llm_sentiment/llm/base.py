@@ -82,21 +82,23 @@ class Generation:
     logprobs: list[dict[str, Any]] | None
 
 
+class Sampling(BaseModel):
+    """How a local model answers: the schema its grammar is built from, the budget, the decoding settings,
+    and the seconds it may take (a duration, not a deadline: it crosses into the model's own process)."""
+
+    json_schema: dict[str, Any] | None = None
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    top_logprobs: int = 0
+    seconds: float | None = None
+
+
 class LocalModels(Protocol):
     """The embedded models a LiteLLM ``local/<name>`` deployment runs (``llama_cpp.LocalModelPool``)."""
 
     def load(self, name: str, params: dict[str, Any]) -> None: ...
 
     def generate(
-        self,
-        name: str,
-        params: dict[str, Any],
-        messages: list[dict[str, str]],
-        *,
-        json_schema: dict[str, Any] | None,
-        max_tokens: int,
-        temperature: float,
-        seed: int,
-        top_logprobs: int,
-        deadline: float | None,
+        self, name: str, params: dict[str, Any], messages: list[dict[str, str]], sampling: Sampling
     ) -> Generation: ...

@@ -23,7 +23,7 @@ from llm_sentiment.errors import (
     ProviderUnavailableError,
 )
 
-from .base import LLMRequest, LLMResponse, LocalModels, TokenLogprob
+from .base import LLMRequest, LLMResponse, LocalModels, Sampling, TokenLogprob
 from .config import LOCAL_PROVIDER, RouterConfig
 
 
@@ -64,20 +64,22 @@ def _local_provider_class(litellm: Any) -> type:
             timeout: Any = None,
             client: Any = None,
         ) -> Any:
-            started = time.monotonic()
             response_format = optional_params.get("response_format") or {}
             seconds = float(timeout) if isinstance(timeout, int | float) else None
+            logprobs = int(optional_params.get("top_logprobs", 0)) if optional_params.get("logprobs") else 0
             try:
                 generation = self.local.generate(
                     model,
                     optional_params,
                     [{"role": m["role"], "content": m["content"]} for m in messages],
-                    json_schema=response_format.get("schema"),
-                    max_tokens=int(optional_params.get("max_tokens", 256)),
-                    temperature=float(optional_params.get("temperature", 0.0)),
-                    seed=int(optional_params.get("seed", 0)),
-                    top_logprobs=int(optional_params.get("top_logprobs", 0)) if optional_params.get("logprobs") else 0,
-                    deadline=started + seconds if seconds else None,
+                    Sampling(
+                        json_schema=response_format.get("schema"),
+                        max_tokens=int(optional_params.get("max_tokens", 256)),
+                        temperature=float(optional_params.get("temperature", 0.0)),
+                        seed=int(optional_params.get("seed", 0)),
+                        top_logprobs=logprobs,
+                        seconds=seconds,
+                    ),
                 )
             except DeadlineExceededError:
                 raise litellm.Timeout(

@@ -26,7 +26,7 @@ from llm_sentiment._util.native_host import DeadlineExceededError, Emit, Handler
 from llm_sentiment.assets import ensure, get_asset
 from llm_sentiment.errors import ModelMissingError
 
-from .base import Generation
+from .base import Generation, Sampling
 from .grammar import GrammarChecker, to_gbnf
 
 ABORT_MARKER_ENV = "LLM_SENTIMENT_TEST_ABORT_ON"
@@ -110,28 +110,19 @@ class LocalModel:
         """Forget the KV cache (benchmarks that measure a cold prefix)."""
         cast(Any, self._llm).reset()
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        json_schema: dict[str, Any] | None,
-        max_tokens: int,
-        temperature: float,
-        seed: int,
-        top_logprobs: int,
-        deadline: float | None,
-    ) -> Generation:
-        """``json_schema`` becomes a grammar that llama.cpp has parsed before sampling starts."""
+    def generate(self, messages: list[dict[str, str]], sampling: Sampling) -> Generation:
+        """``sampling.json_schema`` becomes a grammar that llama.cpp has parsed before sampling starts."""
         from llama_cpp import LogitsProcessorList
         from llama_cpp.llama_grammar import LlamaGrammar
 
         _abort_if_marked(messages)
+        deadline = None if sampling.seconds is None else time.monotonic() + sampling.seconds
         grammar = None
-        if json_schema:
-            gbnf = to_gbnf(json_schema)
+        if sampling.json_schema:
+            gbnf = to_gbnf(sampling.json_schema)
             self._grammars.check(gbnf)
             grammar = LlamaGrammar.from_string(gbnf, verbose=False)
-        observer = _TopKObserver(top_logprobs) if top_logprobs else None
+        observer = _TopKObserver(sampling.top_logprobs) if sampling.top_logprobs else None
         self._deadline = deadline
         try:
             result = cast(
@@ -139,9 +130,9 @@ class LocalModel:
                 self._llm.create_chat_completion(
                     messages=cast(Any, messages),
                     grammar=grammar,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    seed=seed,
+                    max_tokens=sampling.max_tokens,
+                    temperature=sampling.temperature,
+                    seed=sampling.seed,
                     logits_processor=LogitsProcessorList([observer]) if observer else None,
                 ),
             )
@@ -210,17 +201,7 @@ def _loaded(args: dict[str, Any]) -> LocalModel:
 
 
 def _generate(args: dict[str, Any], _emit: Emit) -> dict[str, Any]:
-    model = _loaded(args["spec"])
-    seconds = args["deadline_s"]
-    generation = model.generate(
-        args["messages"],
-        json_schema=args["json_schema"],
-        max_tokens=args["max_tokens"],
-        temperature=args["temperature"],
-        seed=args["seed"],
-        top_logprobs=args["top_logprobs"],
-        deadline=None if seconds is None else time.monotonic() + seconds,
-    )
+    generation = _loaded(args["spec"]).generate(args["messages"], Sampling.model_validate(args["sampling"]))
     return dataclasses.asdict(generation)
 
 
@@ -255,31 +236,11 @@ class HostedModel:
     def reset(self) -> None:
         self._host.call("reset", {"spec": self._args})
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        json_schema: dict[str, Any] | None,
-        max_tokens: int,
-        temperature: float,
-        seed: int,
-        top_logprobs: int,
-        deadline: float | None,
-    ) -> Generation:
-        seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+    def generate(self, messages: list[dict[str, str]], sampling: Sampling) -> Generation:
         answer = self._host.call(
             "generate",
-            {
-                "spec": self._args,
-                "messages": messages,
-                "json_schema": json_schema,
-                "max_tokens": max_tokens,
-                "temperature": temperature,
-                "seed": seed,
-                "top_logprobs": top_logprobs,
-                "deadline_s": seconds,
-            },
-            timeout_s=None if seconds is None else seconds + _HOST_GRACE_S,
+            {"spec": self._args, "messages": messages, "sampling": sampling.model_dump(mode="json")},
+            timeout_s=None if sampling.seconds is None else sampling.seconds + _HOST_GRACE_S,
         )
         return Generation(**answer)
 
@@ -317,27 +278,9 @@ class LocalModelPool:
         self.get(self.spec_for(name, params))
 
     def generate(
-        self,
-        name: str,
-        params: dict[str, Any],
-        messages: list[dict[str, str]],
-        *,
-        json_schema: dict[str, Any] | None,
-        max_tokens: int,
-        temperature: float,
-        seed: int,
-        top_logprobs: int,
-        deadline: float | None,
+        self, name: str, params: dict[str, Any], messages: list[dict[str, str]], sampling: Sampling
     ) -> Generation:
-        return self.get(self.spec_for(name, params)).generate(
-            messages,
-            json_schema=json_schema,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            seed=seed,
-            top_logprobs=top_logprobs,
-            deadline=deadline,
-        )
+        return self.get(self.spec_for(name, params)).generate(messages, sampling)
 
     def get(self, spec: LocalModelSpec) -> HostedModel:
         """The model's host process, started and the model loaded on first use."""
