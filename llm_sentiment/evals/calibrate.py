@@ -31,9 +31,20 @@ def _grid() -> list[float]:
     return [round(-1 + i * _STEP, 2) for i in range(1, steps)]
 
 
+Scored = tuple[Sequence[Label], Sequence[float]]
+"""Gold labels and the scores predicted for them, from one dataset."""
+
+
 def fit_band(gold: Sequence[Label], scores: Sequence[float]) -> FittedBand:
     """The (negative, positive) edges with the best macro-F1; ties to the edges nearest the default."""
-    if not scores:
+    return fit_band_across([(gold, scores)])
+
+
+def fit_band_across(groups: Sequence[Scored]) -> FittedBand:
+    """One band for several datasets at once: the best mean of their macro-F1s (each dataset weighs the same,
+    so a large set cannot drown a small one); ties to the edges nearest the default."""
+    groups = [(gold, scores) for gold, scores in groups if scores]
+    if not groups:
         return FittedBand(positive=_DEFAULT.positive, negative=_DEFAULT.negative)
     best: tuple[float, float, float, float] | None = None  # (f1, -distance, negative, positive)
     grid = _grid()
@@ -42,25 +53,33 @@ def fit_band(gold: Sequence[Label], scores: Sequence[float]) -> FittedBand:
             if positive <= negative or positive <= 0 or negative >= 0:
                 continue
             bands = Thresholds(positive=positive, negative=negative)
-            predicted = [bands.label(s) for s in scores]
-            f1 = macro_f1(confusion_matrix(list(gold), predicted, LABELS), LABELS) or 0.0
+            f1 = sum(
+                macro_f1(confusion_matrix(list(gold), [bands.label(s) for s in scores], LABELS), LABELS) or 0.0
+                for gold, scores in groups
+            ) / len(groups)
             distance = abs(positive - _DEFAULT.positive) + abs(negative - _DEFAULT.negative)
             candidate = (round(f1, 9), -round(distance, 9), negative, positive)
             if best is None or candidate[:2] > best[:2]:
                 best = candidate
-    if best is None:
-        return FittedBand(positive=_DEFAULT.positive, negative=_DEFAULT.negative)
-    return FittedBand(positive=best[3], negative=best[2], dev_macro_f1=round(best[0], 4), dev_calls=len(scores))
+    assert best is not None
+    calls = sum(len(scores) for _, scores in groups)
+    return FittedBand(positive=best[3], negative=best[2], dev_macro_f1=round(best[0], 4), dev_calls=calls)
 
 
 def fit(cases: Sequence[CaseResult]) -> dict[TargetKey, FittedBand]:
     """Per target, from the dev cases that have a score."""
-    bands: dict[TargetKey, FittedBand] = {}
-    for key in TARGETS:
-        pairs = [
-            (t.gold, t.score)
-            for t in (c.targets[key] for c in cases if c.split == "dev" and c.error is None)
-            if t.gold is not None and t.score is not None
-        ]
-        bands[key] = fit_band([gold for gold, _ in pairs], [score for _, score in pairs])
-    return bands
+    return fit_across([cases])
+
+
+def fit_across(datasets: Sequence[Sequence[CaseResult]]) -> dict[TargetKey, FittedBand]:
+    """Per target, from the dev cases of each dataset that labels it (``fit_band_across``)."""
+    return {key: fit_band_across([_scored(cases, key) for cases in datasets]) for key in TARGETS}
+
+
+def _scored(cases: Sequence[CaseResult], key: TargetKey) -> Scored:
+    pairs = [
+        (t.gold, t.score)
+        for t in (c.targets[key] for c in cases if c.split == "dev" and c.error is None)
+        if t.gold is not None and t.score is not None
+    ]
+    return [gold for gold, _ in pairs], [score for _, score in pairs]

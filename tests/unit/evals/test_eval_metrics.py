@@ -170,3 +170,14 @@ def test_a_target_the_dataset_leaves_unlabeled_is_skipped_not_counted_wrong() ->
     assert metrics.segments is not None and (metrics.segments.n, metrics.segments.accuracy) == (2, 1.0)
     assert cases[2].targets["customer"].predicted == "negative" and cases[2].disagreements() == 0
     assert fit(cases)["agent"].dev_calls == 1
+
+
+def test_a_band_fitted_across_datasets_weighs_each_dataset_the_same() -> None:
+    from llm_sentiment.evals.calibrate import fit_band, fit_band_across
+
+    written = (["positive", "neutral", "negative"] * 20, [0.6, 0.1, -0.6] * 20)  # easy, and large
+    real = (["positive", "negative"], [0.1, -0.5])  # a small set whose positives score low
+    alone = fit_band(*written)
+    together = fit_band_across([written, real])
+    assert together.positive <= 0.1 < alone.positive, "the small real set still moves the positive edge"
+    assert together.dev_calls == 62 and together.dev_macro_f1 is not None and together.dev_macro_f1 < 1.0
