@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, Field, RootModel, ValidationError
@@ -12,7 +12,10 @@ from llm_sentiment.errors import QuestionsFileError
 
 Label = Literal["positive", "neutral", "negative"]
 LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
-Resolution = Literal["resolved", "unresolved", "unclear"]
+Resolution = Literal["resolved", "partial", "unresolved", "unclear"]
+RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)
+"""``partial`` is a ticket, a replacement to wait for, a claim still open: something done while the main
+problem remains, as the eval datasets label it. ``unclear``: the transcript does not show how it ended."""
 RecommendationType = Literal["escalation", "coaching", "follow_up", "praise"]
 _LABELS = list(LABELS)
 
@@ -159,7 +162,7 @@ def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "resolution": _choice(["resolved", "unresolved", "unclear"]),
+            "resolution": _choice(list(RESOLUTIONS)),
             "quote": _line_id(quote_ids),
             "reasoning": {"type": "string"},
         },

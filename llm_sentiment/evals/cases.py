@@ -126,10 +126,12 @@ def _check_quotes(sentiment: Sentiment, transcript: Transcript, role: str | None
 
 _RESOLUTIONS: dict[FoundResolution, Resolution] = {
     "resolved": "resolved",
+    "partial": "partial",
     "unresolved": "unresolved",
     "unclear": "partial",
 }
-"""The pipeline's ``unclear`` is scored as the dataset's middle class, ``partial``."""
+"""The datasets label no ``unclear``: it is scored as their middle class, ``partial``, the nearest (STC-3's
+middle rating also covers an outcome its annotators could not call)."""
 
 
 def segment_labels(analysis: Analysis, thresholds: Thresholds) -> list[Label] | None:

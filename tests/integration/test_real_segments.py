@@ -10,6 +10,7 @@ from assemblyai.types import TranscriptResponse
 from deepgram.types import ReadV1Response
 
 from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.ask.answers import RESOLUTIONS
 from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
@@ -50,7 +51,7 @@ def test_a_labeled_call_end_to_end(real: Any) -> None:
     assert batches and all(b.asks == 1 for b in batches), "the grammar keeps the ids: no re-ask needed"
 
     assert result.summary is not None and 1 <= len(split_sentences(result.summary.text)) <= 5
-    assert result.resolution is not None and result.resolution.status in ("resolved", "unresolved", "unclear")
+    assert result.resolution is not None and result.resolution.status in RESOLUTIONS
     assert 1 <= len(result.recommendations) <= 3
     quotes = [q for part in (result.summary.quotes, result.resolution.quotes) for q in part]
     quotes += [q for r in result.recommendations for q in r.quotes]

@@ -132,3 +132,18 @@ def test_a_version_is_a_name_not_a_path(tmp_path: Path) -> None:
     for version in ("..", ".", "v9/..", "../prompts/v9", "v10"):
         with pytest.raises(TemplateError, match=r"no prompt version .*Available versions: v10, v9"):
             PromptSet(prompts, version)
+
+
+def test_the_resolution_question_defines_and_offers_every_status(prompts: Any) -> None:
+    from llm_sentiment.analysis.questions import question_messages
+    from llm_sentiment.ask.answers import RESOLUTIONS, ResolutionAnswer, resolution_schema
+
+    assert RESOLUTIONS == ("resolved", "partial", "unresolved", "unclear")
+    assert resolution_schema(["1", "2"])["properties"]["resolution"]["enum"] == list(RESOLUTIONS)
+    call = _call("Agent: I've opened a ticket for the engineer.\nCustomer: So it's still broken.\n")
+    question = question_messages(prompts, call, "resolution")[-1].content
+    for status in RESOLUTIONS:
+        assert f"- {status}: " in question, f"{status} is defined for the model"
+    assert "main problem remains" in question and '"quote": "line id"' in question
+    answer = ResolutionAnswer.model_validate({"resolution": "partial", "quote": "1", "reasoning": "A ticket."})
+    assert answer.resolution == "partial"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from llm_sentiment.evals.aggregate import slice_metrics
 from llm_sentiment.evals.calibrate import fit, fit_band
-from llm_sentiment.evals.cases import empty_case
+from llm_sentiment.evals.cases import empty_case, score_analysis
 from llm_sentiment.evals.dataset import CallLabels, EvalCall, RoleLabels
 from llm_sentiment.evals.metrics.accuracy import accuracy
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
@@ -16,6 +16,7 @@ from llm_sentiment.evals.metrics.f1 import macro_f1, per_class
 from llm_sentiment.evals.metrics.kappa import cohen_kappa
 from llm_sentiment.evals.metrics.regression import mean_absolute_error, score_mae
 from llm_sentiment.evals.metrics.summary import mean, percentile, rate
+from tests.unit import handmade
 
 LABELS = ("positive", "neutral", "negative")
 GOLD = ["positive", "positive", "neutral", "negative", "negative", "negative"]
@@ -181,3 +182,16 @@ def test_a_band_fitted_across_datasets_weighs_each_dataset_the_same() -> None:
     together = fit_band_across([written, real])
     assert together.positive <= 0.1 < alone.positive, "the small real set still moves the positive edge"
     assert together.dev_calls == 62 and together.dev_macro_f1 is not None and together.dev_macro_f1 < 1.0
+
+
+@pytest.mark.parametrize(
+    ("found", "scored"),
+    [("resolved", "resolved"), ("partial", "partial"), ("unresolved", "unresolved"), ("unclear", "partial")],
+)
+def test_resolution_partial_scores_as_partial_and_unclear_as_the_datasets_middle_class(found: str, scored: str) -> None:
+    made = handmade.analysis([("agent", 0.0), ("customer", 0.0)], resolution=found)  # type: ignore[arg-type]
+    call = _labeled("res", CallLabels(resolution="partial"))
+    case = score_analysis(call, "c", made, wall_s=1.0)
+    assert case.predicted_resolution == scored
+    metrics = slice_metrics([case], lambda *_: 0.0)
+    assert metrics.resolution is not None and metrics.resolution.accuracy == (1.0 if scored == "partial" else 0.0)
