@@ -199,7 +199,7 @@ def analyze(
             text = render_text(result)
         else:
             text = json.dumps(
-                _view(result, view, str(path), thresholds, insight_type, speaker, granularity),
+                _view(result, view, str(path), insight_type, speaker, granularity),
                 indent=2,
                 ensure_ascii=False,
             )
@@ -216,7 +216,6 @@ def _view(
     analysis: Analysis,
     view: str,
     source: str,
-    thresholds: Thresholds,
     insight_type: str | None,
     speaker: str | None,
     granularity: str | None,
@@ -228,7 +227,6 @@ def _view(
     if view == "insights":
         return views.insights(
             analysis,
-            thresholds=thresholds,
             insight_type=cast(views.InsightType, insight_type or "all"),
             speaker=cast(views.Speaker | None, speaker),
             granularity=cast(views.Granularity, granularity or "segment"),

@@ -5,7 +5,7 @@
 - ``deepgram``: a Deepgram text-intelligence response, ``results.sentiments.segments`` (word
   indexes, inclusive) and ``average``.
 - ``insights``: the call-insights API's object, filterable by ``type``, ``speaker`` and
-  ``granularity``.
+  ``granularity``, its labels from that API's own score bands (``INSIGHTS_BANDS``).
 
 A call without timings gets its times from the estimated timeline, and every view that carries
 times says ``"time_basis": "estimated"``.
@@ -32,6 +32,11 @@ Speaker = Literal["Agent", "Customer"]
 SPEAKERS: tuple[str, ...] = ("Agent", "Customer")
 Granularity = Literal["segment", "minute", "call"]
 GRANULARITIES: tuple[str, ...] = ("segment", "minute", "call")
+
+INSIGHTS_BANDS = Thresholds(positive=0.5, negative=-0.4)
+"""The call-insights API's score reference: +0.5 to +1.0 positive, -1.0 to -0.4 negative, neutral between
+(each edge in its outer band, as in our own bands). A client of that API reads its labels by these bands, so
+the view labels every score it reports with them, whatever bands the native analysis used."""
 
 _ROLE_NAMES: dict[Role, Speaker] = {"agent": "Agent", "customer": "Customer"}
 _ROLES: dict[Speaker, Role] = {"Agent": "agent", "Customer": "customer"}
@@ -171,7 +176,7 @@ def _segment_rows(placed: list[Placed], thresholds: Thresholds) -> list[dict[str
     return rows
 
 
-def _minute_rows(analysis: Analysis, role: Role | None) -> list[dict[str, Any]]:
+def _minute_rows(analysis: Analysis, role: Role | None, thresholds: Thresholds) -> list[dict[str, Any]]:
     assert analysis.timeline is not None
     rows = []
     for minute in analysis.timeline.minutes:
@@ -182,16 +187,14 @@ def _minute_rows(analysis: Analysis, role: Role | None) -> list[dict[str, Any]]:
                     "minute": minute.minute,
                     "start": minute.start,
                     "end": minute.end,
-                    "label": row.label,
+                    "label": thresholds.label(row.score),
                     "score": row.score,
                 }
             )
     return rows
 
 
-def _sentiment(
-    analysis: Analysis, speaker: Speaker | None, granularity: Granularity, thresholds: Thresholds
-) -> dict[str, Any]:
+def _sentiment(analysis: Analysis, speaker: Speaker | None, granularity: Granularity) -> dict[str, Any]:
     role = _ROLES[speaker] if speaker else None
     judged = (
         analysis.roles.customer if role == "customer" else analysis.roles.agent if role == "agent" else analysis.overall
@@ -200,11 +203,11 @@ def _sentiment(
     line = getattr(timeline, role or "overall") if timeline else None
     placed, measured = place(analysis.segments)
     own = [p for p in placed if role is None or p.segment.role == role]
-    label: Label = judged.label
+    label: Label = INSIGHTS_BANDS.label(judged.score)
     if granularity == "segment":
-        rows = _segment_rows(own, thresholds)
+        rows = _segment_rows(own, INSIGHTS_BANDS)
     elif granularity == "minute":
-        rows = _minute_rows(analysis, role)
+        rows = _minute_rows(analysis, role, INSIGHTS_BANDS)
     else:
         rows = [{"start": 0.0, "end": timeline.duration if timeline else 0.0, "label": label, "score": judged.score}]
     trend = line.trend if line else None
@@ -240,14 +243,13 @@ def _behavioral(analysis: Analysis, speaker: Speaker | None) -> dict[str, Any] |
 def insights(
     analysis: Analysis,
     *,
-    thresholds: Thresholds,
     insight_type: InsightType = "all",
     speaker: Speaker | None = None,
     granularity: Granularity = "segment",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"job_id": call_id(analysis), "pipeline": "full-analysis"}
     if insight_type in ("sentiment", "all"):
-        body["sentiment"] = _sentiment(analysis, speaker, granularity, thresholds)
+        body["sentiment"] = _sentiment(analysis, speaker, granularity)
     if insight_type in ("behavioral", "all"):
         body["behavioral"] = _behavioral(analysis, speaker)
     if insight_type in ("summary", "all"):

@@ -728,3 +728,30 @@ def test_jobs_are_listed_per_tenant_newest_first(api: Api) -> None:
     listed = [j["job_id"] for j in first["jobs"] + rest["jobs"]]
     assert listed == mine[::-1] and rest["next_before"] is None
     assert {j["job_id"] for j in done["jobs"]} == set(mine)
+
+
+def _unsure_negative(request: LLMRequest) -> str:
+    """Every label (the role questions' and each batch line's) negative at confidence 0.3, without logprobs:
+    placed at -0.05 - 0.95 * 0.3 = -0.335 in the native band below."""
+    answer = json.loads(schema_answer(request))
+    unsure = {"label": "negative", "confidence": 0.3}
+    if "label" in answer:
+        return json.dumps(unsure)
+    if answer and all(isinstance(v, dict) and "label" in v for v in answer.values()):
+        return json.dumps(dict.fromkeys(answer, unsure))
+    return json.dumps(answer)
+
+
+def test_insights_are_labeled_by_the_apis_bands_not_the_services(tmp_path: Path) -> None:
+    llm = FakeLLM(respond=_unsure_negative)
+    with running_api(tmp_path, llm, negative_threshold=-0.05) as api, api.client() as client:
+        job_id = submit(client).json()["job_id"]
+        api.wait(job_id)
+        native = client.get(f"/v1/analysis/{job_id}").json()
+        insights = client.get(f"/v1/insights/{job_id}", params={"type": "sentiment"}).json()["sentiment"]
+        as_view = client.get(f"/v1/analysis/{job_id}", params={"view": "insights"}).json()["sentiment"]
+    assert (native["overall"]["label"], native["overall"]["score"]) == ("negative", -0.335)
+    assert {s["label"] for s in native["segments"]} == {"negative"}
+    for sentiment in (insights, as_view):
+        assert (sentiment["overall_label"], sentiment["overall_score"]) == ("neutral", -0.335)
+        assert {(r["label"], r["score"]) for r in sentiment["segments"]} == {("neutral", -0.335)}

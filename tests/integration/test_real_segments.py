@@ -11,7 +11,6 @@ from deepgram.types import ReadV1Response
 
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.ask.answers import RESOLUTIONS
-from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
@@ -61,7 +60,7 @@ def test_a_labeled_call_end_to_end(real: Any) -> None:
 
     TranscriptResponse.model_validate(views.assemblyai(result, source=str(LABELED)))
     ReadV1Response.model_validate(views.deepgram(result))
-    insights = views.insights(result, thresholds=Thresholds(), speaker="Customer")
+    insights = views.insights(result, speaker="Customer")
     assert insights["sentiment"]["segments"] and isinstance(insights["summary"], str)
 
 

@@ -135,6 +135,22 @@ def test_views_and_plot(tmp_path: Path, scripted_llm: CliParts) -> None:
     assert status == 0 and "Summary:" in stdout and "Segments (17 scored; times measured)" in stdout
 
 
+def test_the_insights_view_keeps_the_apis_bands_whatever_ours_are(scripted_llm: CliParts) -> None:
+    """Native bands moved out to ±0.9 make every line neutral in the native view; the insights view still
+    labels the same -0.75 scores by the API's own bands."""
+    env = {"LLM_SENTIMENT_POSITIVE_THRESHOLD": "0.9", "LLM_SENTIMENT_NEGATIVE_THRESHOLD": "-0.9"}
+    status, stdout, _ = _run("analyze", str(LABELED), "--no-summary", env=env, obj=scripted_llm)
+    native = json.loads(stdout)
+    assert status == 0 and {s["label"] for s in native["segments"]} == {"neutral"}
+    assert native["overall"]["label"] == "neutral" and native["overall"]["score"] == -0.75
+    status, stdout, _ = _run(
+        "analyze", str(LABELED), "--no-summary", "--view", "insights", "--type", "sentiment", env=env, obj=scripted_llm
+    )
+    sentiment = json.loads(stdout)["sentiment"]
+    assert status == 0 and sentiment["overall_label"] == "negative"
+    assert {(r["label"], r["score"]) for r in sentiment["segments"]} == {("negative", -0.75)}
+
+
 @pytest.mark.parametrize(
     "args",
     [

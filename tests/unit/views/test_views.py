@@ -12,15 +12,13 @@ from deepgram.types import ReadV1Response
 
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.llm.testing import SchemaLLM
 from llm_sentiment.settings import Settings
 from llm_sentiment.views import vendors as views
 from llm_sentiment.wiring import load_call
 from tests.conftest import FIXTURES
-
-T = Thresholds()
+from tests.unit import handmade
 
 
 def _analysis(path: Path, tmp: Path, label: str = "negative", **overrides: Any) -> Analysis:
@@ -70,10 +68,10 @@ def test_deepgram_view_reads_as_a_deepgram_response(timed: Analysis) -> None:
 
 
 def test_insights_view_and_its_filters(timed: Analysis) -> None:
-    body = views.insights(timed, thresholds=T)
+    body = views.insights(timed)
     assert set(body) == {"job_id", "pipeline", "sentiment", "behavioral", "summary", "resolution", "recommendations"}
     sentiment = body["sentiment"]
-    assert sentiment["overall_label"] == timed.overall.label and sentiment["trend"] in (
+    assert sentiment["overall_label"] == views.INSIGHTS_BANDS.label(timed.overall.score) and sentiment["trend"] in (
         "improving",
         "stable",
         "declining",
@@ -87,29 +85,65 @@ def test_insights_view_and_its_filters(timed: Analysis) -> None:
     assert body["behavioral"]["silence_ratio"] >= 0 and "agent" not in body["behavioral"]
     assert isinstance(body["summary"], str) and all(isinstance(r, str) for r in body["recommendations"])
 
-    customer = views.insights(timed, thresholds=T, insight_type="sentiment", speaker="Customer")
+    customer = views.insights(timed, insight_type="sentiment", speaker="Customer")
     assert set(customer) == {"job_id", "pipeline", "sentiment"}
     assert customer["sentiment"]["overall_score"] == timed.roles.customer.score
     assert {r["speaker"] for r in customer["sentiment"]["segments"]} == {"Customer"}
 
-    minutes = views.insights(timed, thresholds=T, insight_type="sentiment", granularity="minute")["sentiment"]
+    minutes = views.insights(timed, insight_type="sentiment", granularity="minute")["sentiment"]
     assert [r["minute"] for r in minutes["segments"]] == [0, 1, 2]
-    call = views.insights(timed, thresholds=T, insight_type="sentiment", granularity="call")["sentiment"]
+    call = views.insights(timed, insight_type="sentiment", granularity="call")["sentiment"]
     assert call["segments"] == [
-        {"start": 0.0, "end": 162.0, "label": timed.overall.label, "score": timed.overall.score}
+        {"start": 0.0, "end": 162.0, "label": sentiment["overall_label"], "score": timed.overall.score}
     ]
 
-    agent = views.insights(timed, thresholds=T, insight_type="behavioral", speaker="Agent")
+    agent = views.insights(timed, insight_type="behavioral", speaker="Agent")
     assert agent["behavioral"]["speaker"] == "Agent" and "talk_ratio" in agent["behavioral"]
+
+
+def test_the_insights_view_labels_with_the_apis_bands_not_ours() -> None:
+    """The API's score reference (+0.5 positive, -0.4 negative) labels every score the view reports; the
+    native analysis keeps its own bands (±0.33)."""
+    made = handmade.analysis(
+        [("agent", -0.35), ("customer", 0.45), ("agent", -0.4), ("customer", 0.5), ("customer", -0.39)],
+        customer=0.45,
+        agent=-0.35,
+        overall=-0.4,
+    )
+    native = made.model_dump()
+    native_labels = (made.roles.customer.label, made.roles.agent.label, made.overall.label)
+    assert native_labels == ("positive", "negative", "negative")
+    assert [s.label for s in made.segments] == ["negative", "positive", "negative", "positive", "negative"]
+
+    body = views.insights(made, insight_type="sentiment")["sentiment"]
+    assert (body["overall_label"], body["overall_score"]) == ("negative", -0.4), "an edge is in its outer band"
+    assert [(r["label"], r["score"]) for r in body["segments"]] == [
+        ("neutral", -0.35),
+        ("neutral", 0.45),
+        ("negative", -0.4),
+        ("positive", 0.5),
+        ("neutral", -0.39),
+    ]
+    customer = views.insights(made, insight_type="sentiment", speaker="Customer")["sentiment"]
+    assert (customer["overall_label"], customer["overall_score"]) == ("neutral", 0.45)
+    agent_call = views.insights(made, insight_type="sentiment", speaker="Agent", granularity="call")["sentiment"]
+    assert agent_call["overall_label"] == agent_call["segments"][0]["label"] == "neutral"
+    assert made.timeline is not None and made.timeline.minutes[0].agent is not None
+    assert made.timeline.minutes[0].agent.label == "negative", "the agent's minute, -0.375 by the native bands"
+    (minute,) = views.insights(made, insight_type="sentiment", speaker="Agent", granularity="minute")["sentiment"][
+        "segments"
+    ]
+    assert (minute["label"], minute["score"]) == ("neutral", -0.375)
+    assert made.model_dump() == native, "the view relabels its own copy only"
 
 
 def test_untimed_calls_say_their_times_are_estimated(untimed: Analysis) -> None:
     body = views.assemblyai(untimed, source="call.txt")
     assert body["time_basis"] == "estimated"
     TranscriptResponse.model_validate(body)
-    sentiment = views.insights(untimed, thresholds=T)["sentiment"]
+    sentiment = views.insights(untimed)["sentiment"]
     assert sentiment["time_basis"] == "estimated"
-    assert views.insights(untimed, thresholds=T)["behavioral"] is None, "no behavioral metrics without timings"
+    assert views.insights(untimed)["behavioral"] is None, "no behavioral metrics without timings"
 
 
 def test_views_are_stable_for_the_same_transcript(timed: Analysis, tmp_path: Path) -> None:

@@ -8,12 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.errors import InvalidParameterError
 from llm_sentiment.service.http.deps import JobId, Reader, ServiceDep, stored_analysis
 from llm_sentiment.service.http.errors import error_responses
 from llm_sentiment.service.store import Job
-from llm_sentiment.settings import Settings
 from llm_sentiment.views.vendors import VIEWS
 from llm_sentiment.views.vendors import assemblyai as assemblyai_view
 from llm_sentiment.views.vendors import deepgram as deepgram_view
@@ -26,7 +24,7 @@ def _source(job: Job) -> str:
     return job.input_name or f"/v1/jobs/{job.id}"
 
 
-def render_view(job: Job, analysis: Analysis, view: str, settings: Settings) -> dict[str, Any]:
+def render_view(job: Job, analysis: Analysis, view: str) -> dict[str, Any]:
     """The stored analysis in another service's shape (``views``: no second LLM pass), under the job's id."""
     if view == "assemblyai":
         return {**assemblyai_view(analysis, source=_source(job)), "id": job.id}
@@ -34,8 +32,7 @@ def render_view(job: Job, analysis: Analysis, view: str, settings: Settings) -> 
         body = deepgram_view(analysis)
         body["metadata"]["request_id"] = job.id
         return body
-    thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
-    return {**insights_view(analysis, thresholds=thresholds), "job_id": job.id}
+    return {**insights_view(analysis), "job_id": job.id}
 
 
 @router.get(
@@ -62,5 +59,5 @@ def get_analysis(
     job, stored = stored_analysis(service, principal, job_id)
     if view == "native":
         return Response(stored, media_type="application/json")
-    body = render_view(job, Analysis.model_validate_json(stored), view, service.settings)
+    body = render_view(job, Analysis.model_validate_json(stored), view)
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")

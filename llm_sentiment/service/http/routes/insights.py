@@ -8,7 +8,6 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Query, Response
 
 from llm_sentiment.analysis.result import Analysis
-from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.errors import InvalidParameterError, JobFailedError
 from llm_sentiment.service.http.deps import JobId, Reader, ServiceDep, stored_analysis
 from llm_sentiment.service.http.errors import ERROR_RESPONSES, error_response
@@ -51,10 +50,8 @@ def get_insights(
         job, stored = stored_analysis(service, principal, job_id)
     except JobFailedError as exc:  # the insights API knows no 409: a failed job has no insights
         return error_response(exc, status=404)
-    thresholds = Thresholds(service.settings.positive_threshold, service.settings.negative_threshold)
     body = insights_view(
         Analysis.model_validate_json(stored),
-        thresholds=thresholds,
         insight_type=insight_type,
         speaker=who,
         granularity=resolution,
