@@ -8,11 +8,20 @@ from typing import Any, cast
 
 import click
 
-from llm_sentiment.cli.common import analysis_parts, exit_on_error, load_settings
+from llm_sentiment.analysis.analyzer import AnalysisPart
+from llm_sentiment.cli.common import CliParts, analysis_parts, exit_on_error, load_settings, pass_parts
 
 
 def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
+
+
+def eval_parts(labels_only: bool, segments: bool | None, no_summary: bool) -> tuple[AnalysisPart, ...]:
+    """The whole analysis unless a flag drops a part; ``--labels-only`` asks none but the segment scores
+    that ``--segments`` adds back (a dataset that labels only segments needs nothing else)."""
+    if labels_only:
+        return ("segments",) if segments else ()
+    return analysis_parts(no_segments=segments is False, no_summary=no_summary)
 
 
 class _EvalProgress:
@@ -40,7 +49,11 @@ class _EvalProgress:
             targets = " ".join(
                 f"{key}={t.predicted or '-'}{'' if t.predicted == t.gold else f'(gold {t.gold})'}"
                 for key, t in result.targets.items()
+                if t.gold is not None
             )
+            if result.gold_segments is not None and result.predicted_segments is not None:
+                pairs = zip(result.gold_segments, result.predicted_segments, strict=False)
+                targets += f" segments={sum(g == p for g, p in pairs)}/{len(result.gold_segments)}"
             error = f" error={result.error.code}" if result.error else ""
             click.echo(
                 f"[{self.done}] {result.config} {result.call_id} {result.wall_s:.1f}s {targets}{error}", err=True
@@ -72,8 +85,14 @@ class _EvalProgress:
 @click.option(
     "--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: LLM_SENTIMENT_THRESHOLDS)."
 )
-@click.option("--labels-only", is_flag=True, help="Ask only the label questions: fast, for prompt iteration.")
-@click.option("--no-segments", is_flag=True, help="Skip per-segment scores (no segment or trend metrics).")
+@click.option(
+    "--labels-only", is_flag=True, help="Only the label questions (no evidence, summary, segments): fast."
+)
+@click.option(
+    "--segments/--no-segments",
+    default=None,
+    help="Per-segment scores (segment and trend metrics). Default: on; off with --labels-only.",
+)
 @click.option("--no-summary", is_flag=True, help="Skip summary, resolution and recommendations (no resolution metric).")
 @click.option(
     "--audio", is_flag=True, help="Also speak the calls marked for audio (espeak-ng + sox) and analyze the recordings."
@@ -81,7 +100,9 @@ class _EvalProgress:
 @click.option("--calibrate", is_flag=True, help="Fit score bands on the dev split and write calibration.yaml files.")
 @click.option("--no-lexicon", is_flag=True, help="Leave out the VADER lexicon reference row.")
 @click.option("--no-cache", is_flag=True, help="Ask the models even when answers are cached.")
+@pass_parts
 def eval_command(
+    wiring: CliParts,
     dataset: str,
     split: str | None,
     subset: str | None,
@@ -93,7 +114,7 @@ def eval_command(
     check: bool,
     thresholds: Path | None,
     labels_only: bool,
-    no_segments: bool,
+    segments: bool | None,
     no_summary: bool,
     audio: bool,
     calibrate: bool,
@@ -122,7 +143,7 @@ def eval_command(
         check=check,
         thresholds=thresholds,
         explain=not labels_only,
-        parts=analysis_parts(no_segments, no_summary),
+        parts=eval_parts(labels_only, segments, no_summary),
         audio=audio,
         calibrate=calibrate,
         use_cache=not no_cache,
@@ -136,7 +157,7 @@ def eval_command(
             return
         progress = _EvalProgress()
         try:
-            outcome = evaluate(request, settings, tick=progress)
+            outcome = evaluate(request, settings, tick=progress, llm_builder=wiring.build_llm)
         finally:
             progress.close()
         from llm_sentiment.evals.report import matrix_table

@@ -25,7 +25,7 @@ from llm_sentiment.evals.gate import Failure, Thresholds, check, load_thresholds
 from llm_sentiment.evals.report import render_markdown
 from llm_sentiment.evals.report_html import render_html
 from llm_sentiment.evals.results import DatasetInfo, Results, build, load_results
-from llm_sentiment.evals.runner import EvalConfig, Tick, matrix, run
+from llm_sentiment.evals.runner import BuildLLM, EvalConfig, Tick, matrix, run
 from llm_sentiment.llm.base import LLMClient
 from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.settings import Settings
@@ -42,8 +42,10 @@ class EvalRequest(BaseModel):
     baseline: Path | None = None
     check: bool = False
     thresholds: Path | None = None
-    explain: bool = True
-    parts: tuple[AnalysisPart, ...] = Field(ANALYSIS_PARTS, description="Optional analysis parts to ask.")
+    explain: bool = Field(True, description="False: the labels without their quotes and reasoning.")
+    parts: tuple[AnalysisPart, ...] = Field(
+        ANALYSIS_PARTS, description="Optional analysis parts to ask, with or without the evidence."
+    )
     audio: bool = Field(False, description="Also analyze the calls marked for audio from their rendered recordings.")
     calibrate: bool = False
     use_cache: bool = True
@@ -125,6 +127,7 @@ def evaluate(
     *,
     tick: Tick | None = None,
     llm: LLMClient | None = None,
+    llm_builder: BuildLLM | None = None,
     polarity: Polarity | None = None,
 ) -> EvalOutcome:
     """Raises ``BelowThresholdError`` after writing the reports when ``request.check`` fails."""
@@ -147,6 +150,7 @@ def evaluate(
         use_cache=request.use_cache,
         polarity=polarity,
         llm=llm,
+        llm_builder=llm_builder,
         tick=tick,
     )
     fitted = (
@@ -155,7 +159,14 @@ def evaluate(
         else None
     )
     results = build(
-        info, configs, outcome.cases, outcome.cost, explain=request.explain, bands=outcome.bands, calibration=fitted
+        info,
+        configs,
+        outcome.cases,
+        outcome.cost,
+        explain=request.explain,
+        parts=request.parts,
+        bands=outcome.bands,
+        calibration=fitted,
     )
     failures = check(results, thresholds, request.subset or "all") if thresholds is not None else None
     output = request.output

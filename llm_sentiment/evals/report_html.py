@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from llm_sentiment.errors import ConfigError
 from llm_sentiment.evals.aggregate import LabelMetrics
-from llm_sentiment.evals.cases import TARGETS, CaseResult
-from llm_sentiment.evals.report import HEADER, fmt, matrix_row
+from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
+from llm_sentiment.evals.report import fmt, labeled, matrix, mode
 from llm_sentiment.evals.results import Results
 
 _STYLE = """
@@ -71,34 +71,58 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _short(labels: Sequence[str] | None) -> str:
+    return " ".join(label[:3] for label in labels) if labels is not None else ""
+
+
+def _target_row(case: CaseResult, key: TargetKey) -> tuple[bool, str]:
+    target = case.targets[key]
+    probabilities = (
+        " ".join(f"{label[:3]} {p:.2f}" for label, p in target.probabilities.items()) if target.probabilities else ""
+    )
+    quotes = "".join(
+        f'<div class="{"" if q.grounded else "quote-bad"}">[{q.segment_id}] <q>{_e(q.text)}</q></div>'
+        for q in target.quotes
+    )
+    predicted = target.predicted or f"error: {case.error.code if case.error else '?'}"
+    cells = (
+        f"<td>{_e(key)}</td><td>{_e(target.gold)}</td><td class=\"pred\">{_e(predicted)}</td>"
+        f"<td>{_e(fmt(target.score))}</td><td>{_e(probabilities)}</td><td>{_e(target.reasoning)}</td><td>{quotes}</td>"
+    )
+    return target.predicted == target.gold, cells
+
+
+def _outcome_row(key: str, gold: str, predicted: str | None, agreement: str, case: CaseResult) -> tuple[bool, str]:
+    """Resolution and segment labels: no score, reasoning or quotes of their own in a case."""
+    shown = predicted if predicted is not None else f"error: {case.error.code if case.error else 'not asked'}"
+    cells = (
+        f"<td>{_e(key)}</td><td>{_e(gold)}</td><td class=\"pred\">{_e(shown)}</td>"
+        f"<td>{_e(agreement)}</td><td></td><td></td><td></td>"
+    )
+    return predicted == gold, cells
+
+
 def _case_rows(cases: Sequence[CaseResult]) -> str:
-    """One row per case and labeled target; disagreements (and failed calls) first."""
+    """One row per case and labeled target (roles, call, resolution, segments); disagreements (and failed
+    calls) first."""
     entries = []
     for case in cases:
-        for key in TARGETS:
-            target = case.targets[key]
-            if target.gold is not None:
-                entries.append((target.predicted == target.gold, case, key))
-    entries.sort(key=lambda e: (e[0], e[1].config, e[1].call_id, TARGETS.index(e[2])))
-    rows = []
-    for agrees, case, key in entries:
-        target = case.targets[key]
-        probabilities = (
-            " ".join(f"{label[:3]} {p:.2f}" for label, p in target.probabilities.items())
-            if target.probabilities
-            else ""
-        )
-        quotes = "".join(
-            f'<div class="{"" if q.grounded else "quote-bad"}">[{q.segment_id}] <q>{_e(q.text)}</q></div>'
-            for q in target.quotes
-        )
-        predicted = target.predicted or f"error: {case.error.code if case.error else '?'}"
-        rows.append(
-            f'<tr class="{"hit" if agrees else "miss"}"><td>{_e(case.config)}</td><td>{_e(case.call_id)}</td>'
-            f"<td>{_e(case.split)}</td><td>{_e(key)}</td><td>{_e(target.gold)}</td>"
-            f'<td class="pred">{_e(predicted)}</td><td>{_e(fmt(target.score))}</td><td>{_e(probabilities)}</td>'
-            f"<td>{_e(target.reasoning)}</td><td>{quotes}</td></tr>"
-        )
+        rows = [_target_row(case, key) for key in TARGETS if case.targets[key].gold is not None]
+        if case.gold_resolution is not None:
+            rows.append(_outcome_row("resolution", case.gold_resolution, case.predicted_resolution, "", case))
+        if case.gold_segments is not None:
+            predicted = case.predicted_segments
+            agree = sum(g == p for g, p in zip(case.gold_segments, predicted or [], strict=False))
+            shown = _short(predicted) if predicted is not None else None
+            counted = f"{agree}/{len(case.gold_segments)}"
+            rows.append(_outcome_row("segments", _short(case.gold_segments), shown, counted, case))
+        entries += [(agrees, case, order, cells) for order, (agrees, cells) in enumerate(rows)]
+    entries.sort(key=lambda e: (e[0], e[1].config, e[1].call_id, e[2]))
+    body = "".join(
+        f'<tr class="{"hit" if agrees else "miss"}"><td>{_e(case.config)}</td><td>{_e(case.call_id)}</td>'
+        f"<td>{_e(case.split)}</td>{cells}</tr>"
+        for agrees, case, _, cells in entries
+    )
     header = "".join(
         f"<th>{h}</th>"
         for h in (
@@ -108,13 +132,13 @@ def _case_rows(cases: Sequence[CaseResult]) -> str:
             "label",
             "gold",
             "predicted",
-            "score",
+            "score (segments: agreeing)",
             "P(label)",
             "reasoning",
             "quotes",
         )
     )
-    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+    return f"<table><tr>{header}</tr>{body}</table>"
 
 
 def render_html(results: Results, cases: Sequence[CaseResult]) -> str:
@@ -124,18 +148,20 @@ def render_html(results: Results, cases: Sequence[CaseResult]) -> str:
         "<h1>llm-sentiment eval</h1>",
         f"<p>Dataset <b>{_e(results.dataset.name)}</b>, {results.dataset.calls} calls "
         f"({results.dataset.dev} dev, {results.dataset.test} test); created {_e(results.created)}; "
-        f"{'full mode' if results.explain else 'labels-only mode'}.</p>",
+        f"mode: {_e(mode(results))}.</p>",
     ]
     for slice_name in ("test", "dev", "all", "audio"):
-        rows = [matrix_row(c, c.slices[slice_name]) for c in results.configs if slice_name in c.slices]
+        header, rows = matrix(results, slice_name)
         if rows:
-            parts += [f"<h2>{_e(slice_name)}</h2>", _table(HEADER, [[cell.strip("`") for cell in row] for row in rows])]
-    parts.append("<h2>Confusion matrices (all selected calls)</h2>")
-    for config in results.configs:
-        metrics = config.slices["all"]
-        plots = "".join(
-            f"<figure>{_svg_confusion(getattr(metrics, key), f'{config.id}: {key}')}</figure>" for key in TARGETS
-        )
-        parts += [f"<h3>{_e(config.id)}</h3>", f'<div class="plots">{plots}</div>']
+            parts += [f"<h2>{_e(slice_name)}</h2>", _table(header, [[cell.strip("`") for cell in row] for row in rows])]
+    measured = [(config, labeled(config.slices["all"])) for config in results.configs]
+    if any(found for _, found in measured):
+        parts.append("<h2>Confusion matrices (all selected calls)</h2>")
+    for config, found in measured:
+        if found:
+            plots = "".join(
+                f"<figure>{_svg_confusion(metrics, f'{config.id}: {key}')}</figure>" for key, metrics in found.items()
+            )
+            parts += [f"<h3>{_e(config.id)}</h3>", f'<div class="plots">{plots}</div>']
     parts += ["<h2>Per case (disagreements first)</h2>", _case_rows(cases), "</body></html>"]
     return "\n".join(parts)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from llm_sentiment import __version__
+from llm_sentiment.analysis.analyzer import AnalysisPart
 from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
@@ -58,6 +59,9 @@ class Results(BaseModel):
     llm_sentiment_version: str
     dataset: DatasetInfo
     explain: bool = Field(description="False for a labels-only run: no quotes or reasoning were asked for.")
+    parts: list[AnalysisPart] = Field(
+        default_factory=list, description="Optional analysis parts asked: segments, summary (none in older files)."
+    )
     configs: list[ConfigResult]
 
     def config(self, config_id: str) -> ConfigResult | None:
@@ -89,6 +93,7 @@ def build(
     cost: Cost,
     *,
     explain: bool,
+    parts: Sequence[AnalysisPart] = (),
     bands: dict[str, dict[TargetKey, Band]] | None = None,
     calibration: dict[str, dict[TargetKey, FittedBand]] | None = None,
 ) -> Results:
@@ -120,6 +125,7 @@ def build(
         llm_sentiment_version=__version__,
         dataset=dataset,
         explain=explain,
+        parts=list(parts),
         configs=rows,
     )
 

@@ -58,6 +58,10 @@ def matrix(prompts: Sequence[str], models: Sequence[str], *, baseline: bool = Tr
     return rows + [EvalConfig(kind="llm", prompts=p, model=m) for p in prompts for m in models]
 
 
+BuildLLM = Callable[..., tuple[LLMClient, ResponseCache | None]]
+"""``wiring.build_llm``'s shape: the CLI hands in its own (``CliParts``), so a test can run the command on a double."""
+
+
 class Tick(Protocol):
     """Progress events: ``start(total)`` once, ``step(label)`` per question (or baseline call),
     ``case(result)`` per finished call."""
@@ -140,12 +144,15 @@ def run(
     use_cache: bool = True,
     polarity: Polarity | None = None,
     llm: LLMClient | None = None,
+    llm_builder: BuildLLM | None = None,
     tick: Tick | None = None,
 ) -> RunOutcome:
     """``parts`` are the optional analysis parts asked (segments: segment metrics and trends; summary:
-    resolution); ``explain=False`` asks only the labels, and no parts. ``audio`` also renders the calls
+    resolution); ``explain=False`` asks the labels without their evidence (quotes, reasoning), and only
+    ``parts`` besides: a dataset that labels only segments needs no more. ``audio`` also renders the calls
     marked for audio and analyzes them from the recording (transcribed), as ``source="audio"`` cases.
-    ``llm`` replaces the configured client (tests pass a ``FakeLLM``); ``polarity`` the VADER scorer."""
+    ``llm`` replaces the configured client (tests pass a ``FakeLLM``), ``llm_builder`` how it is built
+    (``wiring.build_llm`` unless given); ``polarity`` the VADER scorer."""
     tick = tick or _Silent()
     paths = write_transcripts(calls, workdir / "transcripts")
     loaded = {call.id: _load(call, paths[call.id]) for call in calls}
@@ -155,12 +162,11 @@ def run(
         recordings = render(calls, texts, workdir / "audio")
         spoken = {key: _load(next(c for c in calls if c.id == key), path, settings) for key, path in recordings.items()}
     llm_configs = [c for c in configs if c.kind == "llm"]
-    parts = parts if explain else ()
 
     cache: ResponseCache | None = None
     outcome = RunOutcome(cases=[])
     if llm is None and llm_configs:
-        llm, cache = build_llm(settings, use_cache=use_cache)
+        llm, cache = (llm_builder or build_llm)(settings, use_cache=use_cache)
         outcome.cost = getattr(llm, "cost", outcome.cost)  # the router's price map, forwarded by its wrappers
     analyzers = {
         c.id: build_analyzer(settings, llm, model=c.model, prompts_version=c.prompts)

@@ -14,7 +14,7 @@ from llm_sentiment.errors import BelowThresholdError, ConfigError, DatasetError,
 from llm_sentiment.evals.dataset import load_dataset
 from llm_sentiment.evals.evaluate import EvalRequest, evaluate
 from llm_sentiment.evals.results import load_results
-from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.llm.testing import FakeLLM, SchemaLLM
 from llm_sentiment.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -301,3 +301,17 @@ def test_audio_calls_are_spoken_transcribed_and_scored_apart(tmp_path: Path, aud
     assert row.slices["all"].calls == 1 and row.slices["audio"].calls == 1, "audio cases are reported apart"
     transcribed = " ".join(r.messages[0].content for r in llm.requests if r.messages)
     assert "address" in transcribed.lower()
+
+
+def test_labels_only_with_segments_asks_the_labels_and_the_segment_batches_only(
+    tmp_path: Path, settings: Settings
+) -> None:
+    llm = SchemaLLM("neutral")
+    outcome = evaluate(request(tmp_path, explain=False, parts=("segments",), lexicon=False), settings, llm=llm)
+    asked = [q.question_id for c in outcome.cases for q in c.questions]
+    assert set(asked) == {"customer_sentiment", "agent_sentiment", "overall_sentiment", "segment_sentiment"}
+    assert asked.count("segment_sentiment") == 3, "one batch per short call; no evidence, summary or resolution"
+    assert outcome.results.parts == ["segments"] and not outcome.results.explain
+    everything = outcome.results.configs[0].slices["all"]
+    assert everything.segments is not None and everything.segments.n == 4 and everything.quotes is None
+    assert everything.resolution is None

@@ -165,3 +165,23 @@ def test_view_options_that_do_not_fit_are_usage_errors(tmp_path: Path, args: lis
     status, stdout, stderr = _run("analyze", str(LABELED), *(a.format(tmp=tmp_path) for a in args))
     assert status == 2 and stdout == "" and "Error" in stderr
     assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
+@pytest.mark.parametrize(
+    ("flags", "parts"),
+    [
+        ({}, ("segments", "summary")),
+        ({"segments": False}, ("summary",)),
+        ({"no_summary": True}, ("segments",)),
+        ({"labels_only": True}, ()),
+        ({"labels_only": True, "segments": True}, ("segments",)),
+        ({"labels_only": True, "segments": True, "no_summary": True}, ("segments",)),
+    ],
+)
+def test_eval_flags_choose_the_analysis_parts(flags: dict[str, bool], parts: tuple[str, ...]) -> None:
+    """--labels-only asks no optional part; --segments adds the segment scores back (the gate's
+    dailydialog-service run: labels and segments, no evidence)."""
+    from llm_sentiment.cli.eval import eval_parts
+
+    given = {"labels_only": False, "segments": None, "no_summary": False, **flags}
+    assert eval_parts(given["labels_only"], given["segments"], given["no_summary"]) == parts
