@@ -19,8 +19,8 @@ SOURCES: dict[str, Source] = {source.name: source for source in (stc3.SOURCE, da
 
 def fetch(source: Source, home: Path, *, out: Path | None = None, mirror: Path | None = None) -> Dataset:
     """Raw files into ``<home>/datasets/<name>/raw/`` (verified), the converted dataset into
-    ``<out>/<name>/``, by default ``<home>/datasets/<name>/`` next to them: the sources' licences do not
-    let the repository carry their conversations."""
+    ``<out>/<name>/``, by default ``<home>/datasets/<name>/`` next to them: only a source whose licence
+    lets the repository carry its conversations is written into the checkout (``--out evals/datasets``)."""
     root = home / "datasets" / source.name
     raw = {remote.name: fetch_file(remote, root / "raw", mirror) for remote in source.files}
     return write_dataset(source.name, source.convert(raw), out / source.name if out else root)

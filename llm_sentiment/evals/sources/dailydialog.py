@@ -158,7 +158,7 @@ def convert(raw: Mapping[str, Path]) -> Conversion:
         "Per-segment labels only, from the source's per-utterance emotions (happiness positive; anger, disgust, "
         "fear, sadness negative; no emotion neutral; conversations with surprise left out). "
         f"{len(pool)} such conversations; sampled {PER_STRATUM} per stratum (a negative utterance / a positive one / "
-        "neither) per split by a hash of the id. CC BY-NC-SA 4.0: not redistributed (see the README)."
+        "neither) per split by a hash of the id. Licence: CC BY-NC-SA 4.0, as the source's (see the README)."
     )
     ci = shortest_covering(calls, lambda c: {stratum(c)}, ("negative", "positive", "neutral"), per_label=2)
     return Conversion(calls=calls, description=description, subsets={"ci": ci})

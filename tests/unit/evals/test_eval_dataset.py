@@ -112,6 +112,23 @@ def test_the_ci_subset_is_short_test_calls_covering_every_label() -> None:
         assert all(seen.count(label) >= 2 for label in LABELS), f"every {role} label, at least twice"
 
 
+def test_the_committed_dailydialog_calls_are_the_converters_segment_labeled_sample() -> None:
+    """Real conversations in the checkout (CC BY-NC-SA 4.0, see its README): segment labels only, and a
+    ci subset of short test calls with every label, for the gate."""
+    dataset = load_dataset("dailydialog-service", DATASETS)
+    assert Counter(c.split for c in dataset.calls) == {"dev": 54, "test": 54}
+    assert all(c.id.startswith("dd-") and c.labels.segments for c in dataset.calls)
+    unlabeled = [(c.labels.customer, c.labels.agent, c.labels.overall, c.labels.resolution) for c in dataset.calls]
+    assert set(unlabeled) == {(None, None, None, None)}
+    ci = dataset.select(subset="ci")
+    assert len(ci) == 6 and all(c.split == "test" and c.words <= 60 for c in ci)
+    assert {label for c in ci for label in c.labels.segments or []} == set(LABELS)
+    schema = json.loads((DATASETS / "call.schema.json").read_text(encoding="utf-8"))
+    for path in sorted((DATASETS / "dailydialog-service" / "calls").glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
+    assert "CC BY-NC-SA 4.0" in (DATASETS / "dailydialog-service" / "README.md").read_text(encoding="utf-8")
+
+
 def _write(tmp_path: Path, text: str, name: str = "x1.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
