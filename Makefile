@@ -19,10 +19,13 @@ check:
 lock:
 	scripts/lock.sh
 
-# The CI quality gate: the default prompts, bands and model label the `ci` subset, checked against
-# llm_sentiment/evals/thresholds.yaml (quotes, per-segment scores and the summary are left to the full eval).
-EVAL_GATE = HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True \
-	.venv/bin/llm-sentiment eval --subset ci --labels-only --check --output eval-out/ci
+# The CI quality gate, checked against llm_sentiment/evals/thresholds.yaml: the default prompts, bands
+# and model label the written dataset's `ci` subset (labels only), then label and score per segment the
+# `ci` subset of the real dailydialog-service dialogues (segment labels only: no evidence or summary).
+# Quotes and the summary are left to the full eval.
+EVAL = HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True .venv/bin/llm-sentiment eval --check
+EVAL_GATE = $(EVAL) --subset ci --labels-only --output eval-out/ci && \
+	$(EVAL) --dataset dailydialog-service --subset ci --labels-only --segments --output eval-out/ci-dailydialog-service
 
 eval-gate: setup
 	$(EVAL_GATE)

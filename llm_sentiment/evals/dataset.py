@@ -19,6 +19,8 @@ from llm_sentiment.errors import DatasetError, LLMSentimentError
 from llm_sentiment.roles.rules import parse_roles_spec
 from llm_sentiment.transcript.formats import parse_plain_text
 
+DEFAULT_DATASET = "callcenter"
+"""The hand-written calls that label everything: what ``eval`` scores unless told otherwise."""
 Split = Literal["dev", "test"]
 SPLITS: tuple[Split, ...] = get_args(Split)
 Trend = Literal["improving", "stable", "declining"]

@@ -20,8 +20,8 @@ from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity
 from llm_sentiment.evals.calibrate import FittedBand, fit
 from llm_sentiment.evals.cases import CaseResult, TargetKey
-from llm_sentiment.evals.dataset import Dataset, EvalCall, Split, load_dataset
-from llm_sentiment.evals.gate import Failure, Thresholds, check, load_thresholds
+from llm_sentiment.evals.dataset import DEFAULT_DATASET, Dataset, EvalCall, Split, load_dataset
+from llm_sentiment.evals.gate import Failure, Thresholds, check, load_thresholds, section_name
 from llm_sentiment.evals.report import render_markdown
 from llm_sentiment.evals.report_html import render_html
 from llm_sentiment.evals.results import DatasetInfo, Results, build, load_results
@@ -32,7 +32,7 @@ from llm_sentiment.settings import Settings
 
 
 class EvalRequest(BaseModel):
-    dataset: str = "callcenter"
+    dataset: str = DEFAULT_DATASET
     split: Split | None = None
     subset: str | None = None
     limit: int | None = Field(None, ge=0)
@@ -133,9 +133,10 @@ def evaluate(
     """Raises ``BelowThresholdError`` after writing the reports when ``request.check`` fails."""
     calls, info, configs = prepare(request, settings)
     thresholds: Thresholds | None = None
+    section = section_name(info.name, request.subset)
     if request.check:
         thresholds = load_thresholds(request.thresholds or settings.thresholds)
-        thresholds.section(request.subset or "all")
+        thresholds.section(section)
     baseline = load_results(request.baseline) if request.baseline else None
     if request.lexicon and polarity is None:
         polarity = vader_polarity()
@@ -168,7 +169,7 @@ def evaluate(
         bands=outcome.bands,
         calibration=fitted,
     )
-    failures = check(results, thresholds, request.subset or "all") if thresholds is not None else None
+    failures = check(results, thresholds, section) if thresholds is not None else None
     output = request.output
     written = [output / "results.json", output / "cases.jsonl", output / "report.md", output / "report.html"]
     write_atomic(written[0], results.model_dump_json(indent=2) + "\n")

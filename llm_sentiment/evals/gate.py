@@ -1,9 +1,11 @@
 """The quality gate: minimums per metric from ``llm_sentiment/evals/thresholds.yaml``, checked against results.
 
-The file has one section per selection: ``ci`` applies to a ``--subset ci`` run, ``all`` to a
-run over the whole dataset. Each entry is a dotted path into a slice's metrics (``customer.macro_f1``,
-``quotes.grounding_rate``) and its minimum. Every LLM configuration in the run is checked on the
-whole selection; the lexicon baseline is reference only.
+The file has one section per selection: ``ci`` applies to a ``--subset ci`` run of the default dataset,
+``all`` to a run over all of it (or a split); another dataset's sections are named after it,
+``dailydialog-service/ci``, because its calls label other things and measure differently. Each entry is
+a dotted path into a slice's metrics (``customer.macro_f1``, ``quotes.grounding_rate``) and its
+minimum. Every LLM configuration in the run is checked on the whole selection; the lexicon baseline is
+reference only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import SliceMetrics
+from llm_sentiment.evals.dataset import DEFAULT_DATASET
 from llm_sentiment.evals.results import Results
 
 
@@ -26,9 +29,16 @@ class Thresholds(BaseModel):
         if name not in self.sections:
             raise EvalFileError(
                 f"the thresholds file has no section {name!r} for this selection",
-                hint=f"Sections: {', '.join(sorted(self.sections)) or 'none'}; gate a --subset that has one.",
+                hint=f"Sections: {', '.join(sorted(self.sections)) or 'none'}; gate a dataset and --subset that "
+                "has one (`ci`, `all` for the default dataset, `<dataset>/ci`, `<dataset>/all` for another).",
             )
         return self.sections[name]
+
+
+def section_name(dataset: str, subset: str | None) -> str:
+    """``ci`` / ``all`` for the default dataset, ``<dataset>/ci`` / ``<dataset>/all`` for any other."""
+    selection = subset or "all"
+    return selection if dataset == DEFAULT_DATASET else f"{dataset}/{selection}"
 
 
 class Failure(BaseModel):

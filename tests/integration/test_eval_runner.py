@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from llm_sentiment.cli import main
+from llm_sentiment.cli import CliParts, main
 from llm_sentiment.errors import BelowThresholdError, ConfigError, DatasetError, EvalFileError, InvalidAnswerError
 from llm_sentiment.evals.dataset import load_dataset
 from llm_sentiment.evals.evaluate import EvalRequest, evaluate
 from llm_sentiment.evals.results import load_results
 from llm_sentiment.llm.testing import FakeLLM, SchemaLLM
 from llm_sentiment.settings import Settings
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, REPO
 
 TINY = FIXTURES / "evals" / "tiny"
 
@@ -169,14 +169,14 @@ def test_a_failed_call_is_recorded_and_the_run_goes_on(tmp_path: Path, settings:
 
 def test_the_gate_passes_and_fails_on_thresholds(tmp_path: Path, settings: Settings) -> None:
     thresholds = tmp_path / "thresholds.yaml"
-    thresholds.write_text("all:\n  overall.macro_f1: 0.9\n  quotes.grounding_rate: 1.0\n")
+    thresholds.write_text("tiny/all:\n  overall.macro_f1: 0.9\n  quotes.grounding_rate: 1.0\n")
     outcome = evaluate(
         request(tmp_path, check=True, thresholds=thresholds, lexicon=False),
         settings,
         llm=scripted("t1-calm", "t2-happy", "t3-angry"),
     )
     assert outcome.failures == []
-    thresholds.write_text("all:\n  customer.macro_f1: 0.9\n  agent.kappa: 0.1\n")
+    thresholds.write_text("tiny/all:\n  customer.macro_f1: 0.9\n  agent.kappa: 0.1\n")
     with pytest.raises(BelowThresholdError) as failed:
         evaluate(
             request(tmp_path, check=True, thresholds=thresholds, lexicon=False),
@@ -191,10 +191,10 @@ def test_bad_thresholds_fail_before_any_model_call(tmp_path: Path, settings: Set
     thresholds = tmp_path / "thresholds.yaml"
     llm = FakeLLM()
     for body, message in [
-        ("all:\n  customer.f2: 0.5\n", "unknown metric"),
-        ("all:\n  customer: 0.5\n", "a group"),
-        ("all: [1, 2]\n", "thresholds"),
-        ("ci:\n  customer.macro_f1: 0.5\n", "no section 'all'"),
+        ("tiny/all:\n  customer.f2: 0.5\n", "unknown metric"),
+        ("tiny/all:\n  customer: 0.5\n", "a group"),
+        ("tiny/all: [1, 2]\n", "thresholds"),
+        ("all:\n  customer.macro_f1: 0.5\n", "no section 'tiny/all'"),
     ]:
         thresholds.write_text(body)
         with pytest.raises(EvalFileError, match=message):
@@ -315,3 +315,44 @@ def test_labels_only_with_segments_asks_the_labels_and_the_segment_batches_only(
     everything = outcome.results.configs[0].slices["all"]
     assert everything.segments is not None and everything.segments.n == 4 and everything.quotes is None
     assert everything.resolution is None
+
+
+def _gate(tmp_path: Path, *extra: str) -> Any:
+    """The gate's dailydialog-service command from the Makefile, on the committed dataset, with the
+    schema-answering double in place of the model (handed to the command as the CLI's wiring)."""
+    args = ["eval", "--dataset", "dailydialog-service", "--subset", "ci", "--labels-only", "--segments", "--check"]
+    return CliRunner().invoke(
+        main,
+        [*args, "--output", str(tmp_path / "gate"), *extra],
+        env={"LLM_SENTIMENT_EVALS_DIR": str(REPO / "evals"), "LLM_SENTIMENT_CACHE_PATH": str(tmp_path / "cache")},
+        obj=CliParts(build_llm=lambda settings, use_cache=True: (SchemaLLM("neutral"), None)),
+    )
+
+
+def test_the_gate_scores_the_real_ci_dialogues_per_segment_against_their_own_section(tmp_path: Path) -> None:
+    result = _gate(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "gate: PASS" in result.output and "segments=" in result.output
+    results = load_results(tmp_path / "gate" / "results.json")
+    assert (results.dataset.name, results.dataset.subset, results.dataset.calls) == ("dailydialog-service", "ci", 6)
+    row = results.config("v5@local/qwen2.5-coder-1.5b")
+    assert row is not None
+    metrics = row.slices["all"]
+    ci = load_dataset("dailydialog-service", REPO / "evals" / "datasets").select(subset="ci")
+    assert metrics.segments is not None and metrics.segments.n == sum(len(c.labels.segments or []) for c in ci)
+    assert metrics.customer.n == 0 and metrics.customer.macro_f1 is None, "unlabeled: in results.json, unmeasured"
+    asked = {q["question_id"] for line in (tmp_path / "gate" / "cases.jsonl").read_text().splitlines()
+             for q in json.loads(line)["questions"]}  # fmt: skip
+    assert asked == {"customer_sentiment", "agent_sentiment", "overall_sentiment", "segment_sentiment"}
+    markdown = (tmp_path / "gate" / "report.md").read_text()
+    assert "## Gate" in markdown and "segment macro-F1" in markdown and "cust. macro-F1" not in markdown
+    assert "segments:" in markdown and "customer:" not in markdown
+
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("dailydialog-service/ci:\n  segments.macro_f1: 0.99\n")
+    failed = _gate(tmp_path, "--thresholds", str(strict))
+    assert failed.exit_code == 72 and "segments.macro_f1" in failed.output
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("ci:\n  segments.macro_f1: 0.1\n")
+    missing = _gate(tmp_path, "--thresholds", str(plain))
+    assert missing.exit_code == 71 and "no section 'dailydialog-service/ci'" in missing.output

@@ -1,15 +1,29 @@
-"""Reports that show only what a selection labels."""
+"""The gate's sections per dataset, and reports that show only what a selection labels."""
 
 from __future__ import annotations
 
 from llm_sentiment.evals.cases import CaseResult, empty_case
 from llm_sentiment.evals.dataset import CallLabels, EvalCall, RoleLabels
+from llm_sentiment.evals.gate import check, load_thresholds, section_name
 from llm_sentiment.evals.report import matrix_table, render_markdown
 from llm_sentiment.evals.report_html import render_html
 from llm_sentiment.evals.results import DatasetInfo, Results, build
 from llm_sentiment.evals.runner import EvalConfig
+from llm_sentiment.settings import Settings
 
 LLM = EvalConfig(kind="llm", prompts="v1", model="local/test")
+
+
+def test_the_plain_sections_mean_the_default_dataset_and_others_are_named_after_theirs() -> None:
+    assert (section_name("callcenter", "ci"), section_name("callcenter", None)) == ("ci", "all")
+    assert section_name("dailydialog-service", "ci") == "dailydialog-service/ci"
+    assert section_name("stc3-helpdesk", None) == "stc3-helpdesk/all"
+
+
+def test_the_shipped_thresholds_gate_both_ci_subsets() -> None:
+    thresholds = load_thresholds(Settings().thresholds)
+    assert {"ci", "all", "dailydialog-service/ci"} <= set(thresholds.sections)
+    assert set(thresholds.section("dailydialog-service/ci")) == {"segments.macro_f1", "answers.schema_valid_rate"}
 
 
 def _case(ident: str, labels: CallLabels, segments: list[str] | None = None) -> CaseResult:
@@ -65,3 +79,11 @@ def test_a_customer_and_resolution_dataset_reports_those_only() -> None:
     page = render_html(results, cases)
     assert page.count("<svg") == 2 and "<td>resolution</td><td>partial</td>" in page
     assert "<td>agent</td>" not in page
+
+
+def test_an_unlabeled_gated_metric_fails_rather_than_passing_unmeasured() -> None:
+    labels = ["neutral", "positive"]
+    results = _results([_case("s1", CallLabels(segments=labels), labels)])
+    thresholds = load_thresholds(Settings().thresholds)
+    failures = check(results, thresholds, "ci")  # the callcenter section, on a segments-only selection
+    assert {f.metric for f in failures if f.value is None} >= {"customer.macro_f1", "agent.macro_f1"}
