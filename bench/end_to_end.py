@@ -6,8 +6,8 @@
     .venv/bin/python bench/end_to_end.py --scripted 10 --cold # also: every question with the KV cache reset
 
 Stages: transcription (recordings only; loading otherwise), per-segment scoring, the role questions
-(label + evidence for customer, agent, call), the summary (summary, resolution, recommendations),
-and window notes on calls longer than the context. Every question of a call shares one system
+(label + evidence for customer, agent, call), the summary (summary, resolution, their support check,
+recommendations), and window notes on calls longer than the context. Every question of a call shares one system
 message, so llama.cpp keeps the transcript in its KV cache; ``--cold`` resets that cache before
 every question and prints how much the shared prefix saves. The answer cache is always bypassed.
 """

@@ -1,5 +1,6 @@
 """A transcript in, the native ``Analysis`` out: role and call sentiment with reasons and grounded
-quotes, per-segment sentiment and its timeline, summary, resolution, recommendations, answers.
+quotes, per-segment sentiment and its timeline, summary and resolution (each sentence checked against
+the transcript, ``faithfulness``), recommendations, answers.
 
 Every question of a call shares one system message (rules + transcript), so llama.cpp reuses its
 KV cache across them. A call longer than the model's context is read in overlapping windows
@@ -18,7 +19,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
-from llm_sentiment.ask.answers import REASONING_SENTENCES, UserQuestion
+from llm_sentiment.ask.answers import REASONING_SENTENCES, ResolutionAnswer, SummaryAnswer, UserQuestion
 from llm_sentiment.ask.asking import Answered, Provenance
 from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
@@ -31,6 +32,15 @@ from llm_sentiment.transcript.text import split_sentences
 from llm_sentiment.transcript.units import Unit, sentiment_units
 
 from .behavior import behavioral
+from .faithfulness import (
+    Claim,
+    dropped_warning,
+    reask_problem,
+    reason_claims,
+    sentence_claims,
+    unclear_warning,
+    unsupported,
+)
 from .findings import findings
 from .grounding import grounded, quote_menu
 from .long_calls import WindowPlan, fit_windows, read_in_windows
@@ -44,8 +54,10 @@ from .questions import (
     ROLE_QUESTIONS,
     SUMMARY,
     SUMMARY_QUESTIONS,
+    SUPPORT,
     TARGETS,
     Question,
+    Rejected,
     Scope,
     Situation,
     Target,
@@ -197,8 +209,7 @@ class Analyzer:
         summary, resolution, recommendations = None, None, []
         if "summary" in parts:
             with run.stage("summary"):
-                summary = self._summary(scope, run)
-                resolution = self._resolution(scope, run)
+                summary, resolution = self._summary_and_resolution(scope, run)
                 recommendations = self._recommendations(scope, findings(timeline, scored, metrics), run)
         return Analysis(
             transcript=transcript,
@@ -254,9 +265,16 @@ class Analyzer:
         return Scope(system=self.prompts.system_message(lines), segments=transcript.segments, lines=lines)
 
     def _ask(
-        self, question: Question[T], situation: Situation, run: _Run, question_id: str | None = None
+        self,
+        question: Question[T],
+        situation: Situation,
+        run: _Run,
+        question_id: str | None = None,
+        *,
+        again: bool = False,
     ) -> Answered[T]:
-        """Every row an analysis asks goes through here: asked, recorded in provenance, counted for progress."""
+        """Every row an analysis asks goes through here: asked, recorded in provenance, counted for progress;
+        a question asked ``again`` adds its asks to its first entry and is no new step."""
         answered = ask_row(
             self.llm,
             self.prompts,
@@ -266,7 +284,10 @@ class Analyzer:
             max_reasks=self.options.max_reasks,
             question_id=question_id,
         )
-        run.record(answered.provenance, situation.scope, question_id or question.id)
+        if again:
+            run.record_again(answered.provenance)
+        else:
+            run.record(answered.provenance, situation.scope, question_id or question.id)
         return answered
 
     def _score(self, scope: Scope, lines: list[Unit], run: _Run) -> list[SegmentSentiment]:
@@ -326,26 +347,75 @@ class Analyzer:
             quotes=grounded([answered.value.quote], quote_menu(scope.lines), question_id, run.warnings),
         )
 
-    def _summary(self, scope: Scope, run: _Run) -> Summary:
-        answered = self._ask(SUMMARY, Situation(scope=scope), run)
-        text = answered.value.summary.strip()
+    def _summary_and_resolution(self, scope: Scope, run: _Run) -> tuple[Summary, ResolutionFinding]:
+        """Both answers, then one support question over the summary's sentences and the resolution's reason
+        (``faithfulness``). Unsupported sentences get the summary re-asked once, naming them; those still
+        unsupported are dropped. An unsupported reason makes the resolution ``unclear``."""
+        summarised = self._ask(SUMMARY, Situation(scope=scope), run)
+        resolved = self._ask(RESOLUTION, Situation(scope=scope), run)
+        sentences = sentence_claims(summarised.value.summary)
+        reason = reason_claims(resolved.value)
+        failed = self._unsupported(scope, (*sentences, *reason), run)
+        dropped = [c for c in sentences if c in failed]
+        summary = summarised.value
+        if dropped:
+            summary, sentences, dropped = self._reask_summary(scope, summarised, sentences, dropped, run)
+        return self._summary(scope, summary, sentences, dropped, run), self._resolution(
+            scope, resolved.value, bool(reason) and reason[0] in failed, run
+        )
+
+    def _unsupported(self, scope: Scope, claims: tuple[Claim, ...], run: _Run, *, again: bool = False) -> list[Claim]:
+        checked = self._ask(SUPPORT, Situation(scope=scope, claims=claims), run, again=again)
+        return unsupported(checked.value, claims, quote_menu(scope.lines))
+
+    def _reask_summary(
+        self,
+        scope: Scope,
+        first: Answered[SummaryAnswer],
+        sentences: tuple[Claim, ...],
+        dropped: list[Claim],
+        run: _Run,
+    ) -> tuple[SummaryAnswer, tuple[Claim, ...], list[Claim]]:
+        """The summary asked again with the sentences no line shows, and checked again; the answer with more
+        supported sentences is kept (the second on a tie: it was told what was wrong)."""
+        rejected = Rejected(first.response.content, reask_problem(dropped))
+        second = self._ask(SUMMARY, Situation(scope=scope, rejected=rejected), run, again=True)
+        resentences = sentence_claims(second.value.summary)
+        still = self._unsupported(scope, resentences, run, again=True)
+        if len(resentences) - len(still) >= len(sentences) - len(dropped):
+            return second.value, resentences, still
+        return first.value, sentences, dropped
+
+    def _summary(
+        self, scope: Scope, answer: SummaryAnswer, sentences: tuple[Claim, ...], dropped: list[Claim], run: _Run
+    ) -> Summary:
+        text = answer.summary.strip()
         if sentence_count_problem(text, "summary", 2, 4):
             run.warnings.append(
                 Warning(
                     code="summary.length",
                     question_id=SUMMARY.id,
-                    message=f"the summary has {len(split_sentences(text))} sentences, not 2 to 4",
+                    message=f"the summary has {len(sentences)} sentences, not 2 to 4",
                 )
             )
-        quotes = grounded(answered.value.quotes, quote_menu(scope.lines), SUMMARY.id, run.warnings)
-        return Summary(text=text, quotes=quotes)
+        quotes = grounded(answer.quotes, quote_menu(scope.lines), SUMMARY.id, run.warnings)
+        if not dropped:
+            return Summary(text=text, quotes=quotes)
+        run.warnings.append(dropped_warning(dropped, len(sentences), SUMMARY.id))
+        kept = [c.text for c in sentences if c not in dropped]
+        return Summary(text=" ".join(kept), quotes=quotes if kept else [])
 
-    def _resolution(self, scope: Scope, run: _Run) -> ResolutionFinding:
-        answered = self._ask(RESOLUTION, Situation(scope=scope), run)
+    def _resolution(
+        self, scope: Scope, answer: ResolutionAnswer, reason_unsupported: bool, run: _Run
+    ) -> ResolutionFinding:
+        """An unsupported reason leaves nothing to vouch for the status: ``unclear``, with no reason or quote."""
+        if reason_unsupported:
+            run.warnings.append(unclear_warning(answer, RESOLUTION.id))
+            return ResolutionFinding(status="unclear", reasoning="", quotes=[])
         return ResolutionFinding(
-            status=answered.value.resolution,
-            reasoning=answered.value.reasoning.strip(),
-            quotes=grounded([answered.value.quote], quote_menu(scope.lines), RESOLUTION.id, run.warnings),
+            status=answer.resolution,
+            reasoning=answer.reasoning.strip(),
+            quotes=grounded([answer.quote], quote_menu(scope.lines), RESOLUTION.id, run.warnings),
         )
 
     def _recommendations(self, scope: Scope, facts: list[str], run: _Run) -> list[Recommendation]:
@@ -372,6 +442,11 @@ class _Run:
         self.provenance.append(provenance.model_copy(update={"window": scope.window}))
         if self.progress:
             self.progress(step)
+
+    def record_again(self, provenance: Provenance) -> None:
+        """A question asked again after a later step turned its answer down: one entry, one step."""
+        at = max(i for i, p in enumerate(self.provenance) if p.question_id == provenance.question_id)
+        self.provenance[at] = self.provenance[at].then(provenance)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -30,6 +30,10 @@ class QuoteMenu:
     def ids(self) -> list[str]:
         return list(self.lines)
 
+    def has_id(self, value: str) -> bool:
+        """Whether ``value`` is an allowed line's id (``7``, ``[7.2]``); words are no id."""
+        return value.strip().strip("[]") in self.lines
+
     def resolve(self, value: str) -> Quote | None:
         """The quote an answer names: an allowed line id, or (no grammar) an allowed line's exact words."""
         unit = self.lines.get(value.strip().strip("[]"))

@@ -7,13 +7,14 @@ each template's ``output:`` front matter derive from the same rows, so none of t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from llm_sentiment.ask.answers import (
+    NO_LINE,
     REASONING_SENTENCES,
     BatchLabels,
     EvidenceAnswer,
@@ -23,6 +24,7 @@ from llm_sentiment.ask.answers import (
     RecommendationsAnswer,
     ResolutionAnswer,
     SummaryAnswer,
+    SupportAnswer,
     UserQuestion,
     batch_schema,
     evidence_schema,
@@ -32,8 +34,9 @@ from llm_sentiment.ask.answers import (
     recommendations_schema,
     resolution_schema,
     summary_schema,
+    support_schema,
 )
-from llm_sentiment.ask.asking import Answered, ask
+from llm_sentiment.ask.asking import Answered, ask, rejected_turns
 from llm_sentiment.ask.prompts import PromptSet, role_rows
 from llm_sentiment.errors import TemplateError
 from llm_sentiment.llm.base import ChatMessage, LLMClient
@@ -41,7 +44,8 @@ from llm_sentiment.transcript.model import Role, Segment, Transcript
 from llm_sentiment.transcript.text import split_sentences
 from llm_sentiment.transcript.units import Unit, sentiment_units
 
-from .grounding import quote_menu, ungrounded
+from .faithfulness import Claim
+from .grounding import QuoteMenu, quote_menu, ungrounded
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -61,6 +65,15 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """An earlier answer to the same question and why it was turned down, when a later step (not the ask
+    loop's own check) turns it down: the question is asked again with both appended."""
+
+    answer: str
+    problem: str
+
+
+@dataclass(frozen=True)
 class Situation:
     """What one question is asked about: its scope, and what earlier steps decided."""
 
@@ -72,6 +85,8 @@ class Situation:
     with_confidence: bool = False
     span: str = ""
     max_quotes: int = 3
+    claims: tuple[Claim, ...] = ()
+    rejected: Rejected | None = None
 
 
 @dataclass(frozen=True)
@@ -88,9 +103,12 @@ class Question(Generic[T]):
     top_logprobs: int = 0
 
     def messages(self, prompts: PromptSet, situation: Situation) -> list[ChatMessage]:
-        """The shared system message (or the short one the template names), then the question."""
+        """The shared system message (or the short one the template names), then the question (and, asked
+        again, the rejected answer and why)."""
         system = prompts.system_for(self.template, situation.scope.system)
-        return prompts.ask(system, self.template, **self.variables(situation))
+        asked = prompts.ask(system, self.template, **self.variables(situation))
+        rejected = situation.rejected
+        return [*asked, *rejected_turns(rejected.answer, rejected.problem)] if rejected else asked
 
 
 def ask_row(
@@ -223,6 +241,49 @@ RESOLUTION = Question(
     schema=lambda s: resolution_schema(quote_menu(s.scope.lines).ids),
     check=lambda answer, s: _anyone([answer.quote], s),
 )
+
+
+def key_problem(answered: Iterable[str], keys: list[str]) -> str | None:
+    """Ids the answer skipped or invented (a batch's line ids, a support answer's statement keys)."""
+    given = list(answered)
+    missing = [k for k in keys if k not in given]
+    unknown = [k for k in given if k not in keys]
+    if not missing and not unknown:
+        return None
+    parts = []
+    if missing:
+        parts.append(f"it has no entry for {', '.join(missing)}")
+    if unknown:
+        parts.append(f"it has entries for ids that were not asked: {', '.join(unknown)}")
+    return f"{'; '.join(parts)}. Give exactly one entry for each of {', '.join(keys)}, in that order"
+
+
+def support_problem(answer: SupportAnswer, keys: list[str], menu: QuoteMenu) -> str | None:
+    """Re-asked: a skipped or invented statement key, or a line that is neither a line id nor ``none`` (a
+    model without a grammar may copy words instead). A verdict naming no line is an answer, not a problem."""
+    named = [f"{k}: {v.line[:40]!r}" for k, v in answer.root.items() if v.line != NO_LINE and not menu.has_id(v.line)]
+    return key_problem(answer.root, keys) or (
+        f"these are not line ids: {'; '.join(named)}. Give the [id] of the line, or {NO_LINE!r}" if named else None
+    )
+
+
+def _claim_keys(s: Situation) -> list[str]:
+    return [c.key for c in s.claims]
+
+
+SUPPORT_TOKENS_PER_CLAIM = 24
+"""Room for ``"S1": {"supported": false, "line": "12.3"}, `` (about 17 tokens)."""
+
+SUPPORT = Question(
+    id="summary_support",
+    template="summary_support",
+    output=SupportAnswer,
+    max_tokens=lambda s: 8 + SUPPORT_TOKENS_PER_CLAIM * len(s.claims),
+    schema=lambda s: support_schema(_claim_keys(s), quote_menu(s.scope.lines).ids),
+    variables=lambda s: {"claims": [{"key": c.key, "text": c.text} for c in s.claims]},
+    check=lambda answer, s: support_problem(answer, _claim_keys(s), quote_menu(s.scope.lines)),
+)
+"""Whether a transcript line shows each sentence of the summary and the resolution's reason (``faithfulness``)."""
 RECOMMENDATIONS = Question(
     id="recommendations",
     template="recommendations",
@@ -232,8 +293,9 @@ RECOMMENDATIONS = Question(
     variables=lambda s: {"findings": list(s.findings)},
     check=lambda answer, s: _anyone([r.quote for r in answer.recommendations], s),
 )
-SUMMARY_QUESTIONS: tuple[Question[Any], ...] = (SUMMARY, RESOLUTION, RECOMMENDATIONS)
-"""The ``summary`` part: asked after the labels, with the measured findings."""
+SUMMARY_QUESTIONS: tuple[Question[Any], ...] = (SUMMARY, RESOLUTION, SUPPORT, RECOMMENDATIONS)
+"""The ``summary`` part: asked after the labels; the support check after the answers it checks, the
+recommendations last, with the measured findings."""
 
 
 def batch_lines(units: tuple[Unit, ...] | list[Unit]) -> list[dict[str, Any]]:
@@ -244,19 +306,6 @@ def batch_lines(units: tuple[Unit, ...] | list[Unit]) -> list[dict[str, Any]]:
 def batch_max_tokens(keys: list[str], with_confidence: bool) -> int:
     """Room for ``"key": "negative", `` per line (plus ``{"label": …, "confidence": 0.85}``)."""
     return 16 + sum(len(k) + (28 if with_confidence else 10) for k in keys)
-
-
-def batch_id_problem(answer: BatchLabels, keys: list[str]) -> str | None:
-    missing = [k for k in keys if k not in answer.root]
-    unknown = [k for k in answer.root if k not in keys]
-    if not missing and not unknown:
-        return None
-    parts = []
-    if missing:
-        parts.append(f"it has no entry for {', '.join(missing)}")
-    if unknown:
-        parts.append(f"it has entries for ids that were not asked: {', '.join(unknown)}")
-    return f"{'; '.join(parts)}. Give exactly one entry for each of {', '.join(keys)}, in that order"
 
 
 def _keys(s: Situation) -> list[str]:
@@ -270,7 +319,7 @@ SEGMENTS = Question(
     max_tokens=lambda s: batch_max_tokens(_keys(s), s.with_confidence),
     schema=lambda s: batch_schema(_keys(s), with_confidence=s.with_confidence),
     variables=lambda s: {"lines": batch_lines(s.batch), "with_confidence": s.with_confidence},
-    check=lambda answer, s: batch_id_problem(answer, _keys(s)),
+    check=lambda answer, s: key_problem(answer.root, _keys(s)),
     top_logprobs=TOP_LOGPROBS,
 )
 NOTES = Question(
@@ -282,10 +331,13 @@ NOTES = Question(
     variables=lambda s: {"span": s.span},
 )
 
-QUESTIONS: dict[str, Question[Any]] = {q.id: q for q in (*ROLE_QUESTIONS, CUSTOM, SEGMENTS, *SUMMARY_QUESTIONS)}
-"""What ``prompts render`` can show; long calls also ask ``NOTES`` of each window."""
+QUESTIONS: dict[str, Question[Any]] = {
+    q.id: q for q in (*ROLE_QUESTIONS, CUSTOM, SEGMENTS, SUMMARY, RESOLUTION, RECOMMENDATIONS)
+}
+"""What ``prompts render`` can show; long calls also ask ``NOTES`` of each window, and ``SUPPORT`` checks
+answers the call gave, which a render has not got."""
 QUESTION_IDS = tuple(QUESTIONS)
-ALL_QUESTIONS: tuple[Question[Any], ...] = (*QUESTIONS.values(), NOTES)
+ALL_QUESTIONS: tuple[Question[Any], ...] = (*QUESTIONS.values(), SUPPORT, NOTES)
 
 
 def question_messages(

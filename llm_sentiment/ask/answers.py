@@ -51,6 +51,16 @@ class ResolutionAnswer(BaseModel):
     reasoning: str = Field(min_length=1)
 
 
+class Verdict(BaseModel):
+    supported: bool
+    line: str = Field(description='The id of the line that supports the statement, or "none".')
+
+
+class SupportAnswer(RootModel[dict[str, Verdict]]):
+    """One verdict per statement key (``S1``… for the summary's sentences, ``R`` for the resolution's reason),
+    e.g. ``{"S1": {"supported": true, "line": "7.2"}, "S2": {"supported": false, "line": "none"}}``."""
+
+
 class RecommendationAnswer(BaseModel):
     type: RecommendationType
     recommendation: str = Field(min_length=1)
@@ -78,6 +88,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
         BatchLabels,
         SummaryAnswer,
         ResolutionAnswer,
+        SupportAnswer,
         RecommendationsAnswer,
         NotesAnswer,
         SpeakerAnswer,
@@ -167,6 +178,26 @@ def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
             "reasoning": {"type": "string"},
         },
         "required": ["resolution", "quote", "reasoning"],
+    }
+
+
+NO_LINE = "none"
+"""What a support verdict names when no transcript line shows the statement."""
+
+
+def support_schema(keys: list[str], quote_ids: list[str]) -> dict[str, Any]:
+    """Exactly these statement keys, each with a verdict and a line id from the quote menu (or ``none``):
+    the grammar holds ids, never the transcript's or the summary's text."""
+    verdict = {
+        "type": "object",
+        "properties": {"supported": {"type": "boolean"}, "line": _line_id([*quote_ids, NO_LINE])},
+        "required": ["supported", "line"],
+    }
+    return {
+        "type": "object",
+        "properties": dict.fromkeys(keys, verdict),
+        "required": keys,
+        "additionalProperties": False,
     }
 
 

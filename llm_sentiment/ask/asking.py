@@ -45,6 +45,25 @@ class Provenance(BaseModel):
     window: int | None = Field(None, description="The window of a long call this question was asked about.")
     segment_ids: list[int] | None = Field(None, description="The segments a batch scored.")
 
+    def then(self, later: Provenance) -> Provenance:
+        """The same question asked again from outside its ask loop (an unsupported summary is re-asked after
+        the support check): still one entry, with the asks and their cost added up."""
+        return self.model_copy(
+            update={
+                "model_used": later.model_used,
+                "fallbacks_tried": [
+                    *self.fallbacks_tried,
+                    *(m for m in later.fallbacks_tried if m not in self.fallbacks_tried),
+                ],
+                "cache_hit": self.cache_hit and later.cache_hit,
+                "prompt_tokens": self.prompt_tokens + later.prompt_tokens,
+                "completion_tokens": self.completion_tokens + later.completion_tokens,
+                "latency_s": round(self.latency_s + later.latency_s, 3),
+                "asks": self.asks + later.asks,
+            }
+        )
+
+
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 """What a question whose grammar llama.cpp rejects is constrained to instead; its answer is validated."""
 
@@ -94,12 +113,16 @@ def _problem(exc: Exception) -> str:
     return str(exc)
 
 
-def _reask(messages: list[dict[str, Any]], answer: str, problem: str) -> list[dict[str, Any]]:
+def rejected_turns(answer: str, problem: str) -> list[ChatMessage]:
+    """What a re-ask appends to the question: the rejected answer, then why (the shared prefix is kept)."""
     return [
-        *messages,
-        {"role": "assistant", "content": answer},
-        {"role": "user", "content": f"That answer was rejected: {problem}. Answer again, as JSON only."},
+        ChatMessage(role="assistant", content=answer),
+        ChatMessage(role="user", content=f"That answer was rejected: {problem}. Answer again, as JSON only."),
     ]
+
+
+def _reask(messages: list[dict[str, Any]], answer: str, problem: str) -> list[dict[str, Any]]:
+    return [*messages, *(m.model_dump() for m in rejected_turns(answer, problem))]
 
 
 _CHECK = "answer_check"

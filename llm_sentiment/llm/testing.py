@@ -135,7 +135,8 @@ def _first(schema: dict[str, Any]) -> str:
 
 
 class SchemaLLM:
-    """One label for every batch line and label question, the first allowed quote; records each request."""
+    """One label for every batch line and label question, the first allowed quote, every statement supported by
+    the first line; records each request."""
 
     def __init__(self, label: str = "neutral") -> None:
         self.label = label
@@ -147,7 +148,9 @@ class SchemaLLM:
         props: dict[str, Any] = schema.get("properties", {})
         answer: dict[str, Any]
         probs: dict[str, dict[str, float]] | None = None
-        if schema.get("additionalProperties") is False:
+        if any("supported" in sub.get("properties", {}) for sub in props.values()):
+            answer = {key: {"supported": True, "line": _first(sub["properties"]["line"])} for key, sub in props.items()}
+        elif schema.get("additionalProperties") is False:
             answer = dict.fromkeys(props, self.label)
             probs = dict.fromkeys(props, PROBS[self.label])
         elif "label" in props:

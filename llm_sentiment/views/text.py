@@ -62,10 +62,11 @@ def _segments(analysis: Analysis) -> list[str]:
 
 def _wrap_up(analysis: Analysis) -> list[str]:
     lines: list[str] = []
-    if analysis.summary is not None:
-        lines += ["", "Summary:", f"  {analysis.summary.text}"]
+    if analysis.summary is not None:  # left empty when no sentence was supported (see the warnings)
+        lines += ["", "Summary:", f"  {analysis.summary.text or '(none supported by the transcript)'}"]
     if analysis.resolution is not None:
-        lines += [f"Resolution: {analysis.resolution.status} - {analysis.resolution.reasoning}"]
+        reasoning = analysis.resolution.reasoning
+        lines += [f"Resolution: {analysis.resolution.status}" + (f" - {reasoning}" if reasoning else "")]
         lines += [_quote(q) for q in analysis.resolution.quotes]
     if analysis.recommendations:
         lines += ["Recommendations:"]

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_sentiment.analysis.faithfulness import Claim
 from llm_sentiment.analysis.grounding import QuoteMenu, quote_menu
-from llm_sentiment.analysis.questions import QUESTION_IDS, question_messages
+from llm_sentiment.analysis.questions import QUESTION_IDS, SUPPORT, Scope, Situation, question_messages
 from llm_sentiment.ask.answers import (
+    NO_LINE,
     OUTPUT_MODELS,
     BatchLabels,
     EvidenceAnswer,
@@ -26,6 +28,7 @@ from llm_sentiment.ask.answers import (
     ResolutionAnswer,
     SpeakerAnswer,
     SummaryAnswer,
+    SupportAnswer,
     UserQuestion,
     batch_schema,
     evidence_schema,
@@ -36,6 +39,7 @@ from llm_sentiment.ask.answers import (
     resolution_schema,
     speaker_schema,
     summary_schema,
+    support_schema,
 )
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.llm.grammar import GrammarChecker, to_gbnf
@@ -133,6 +137,11 @@ def check_messages(prompts: Any, transcript: Transcript, units: list[Unit]) -> N
     assert len(_block(system).strip("\n").split("\n")) == len(units)
     if any("{{ 7*7 }}" in u.text for u in units):
         assert "{{ 7*7 }}" in system
+    claims = tuple(Claim(f"S{i}", u.text) for i, u in enumerate(units[:4], start=1))  # a summary echoing the call
+    scope = Scope(system=prompts.system_message(units), segments=transcript.segments, lines=units)
+    asked = SUPPORT.messages(prompts, Situation(scope=scope, claims=claims))[-1].content
+    statements = [line.split(":", 1)[0] for line in asked.splitlines() if re.match(r"(S\d+|R): ", line)]
+    assert statements == [c.key for c in claims], "one line per statement, none forged"
 
 
 class Drawn:
@@ -161,6 +170,8 @@ def _instance(schema: dict[str, Any], data: Drawn) -> Any:
         return [_instance(schema["items"], data) for _ in range(count)]
     if kind == "number":
         return 0.5
+    if kind == "boolean":
+        return data.pick([True, False])
     if "pattern" in schema:
         return "The customer sounds upset."
     return "A short answer."
@@ -196,6 +207,9 @@ def check_grammars(checker: GrammarChecker, transcript: Transcript, units: list[
     check_quotes(everyone, [answer.quote], transcript)
     answer, _ = check_grammar(checker, recommendations_schema(everyone.ids), RecommendationsAnswer, data)
     check_quotes(everyone, [r.quote for r in answer.recommendations], transcript)
+    answer, _ = check_grammar(checker, support_schema(["S1", "S2", "R"], everyone.ids), SupportAnswer, data)
+    assert list(answer.root) == ["S1", "S2", "R"]
+    check_quotes(everyone, [v.line for v in answer.root.values() if v.line != NO_LINE], transcript)
     keys = [u.key for u in units[:8]]
     for with_confidence in (False, True):
         answer, _ = check_grammar(checker, batch_schema(keys, with_confidence=with_confidence), BatchLabels, data)

@@ -61,6 +61,8 @@ def test_everything_from_one_analysis(call: Any, prompts: Any, tmp_path: Path) -
     )
     llm.enqueue({"summary": summary, "quotes": ["It's green!", "Oh, thank goodness, that's such a relief."]})
     llm.enqueue({"resolution": "resolved", "quote": "And my laptop just connected.", "reasoning": "Back online."})
+    lines = {"S1": "2", "S2": "9", "S3": "12", "R": "12"}  # each summary sentence and the reason, shown by a line
+    llm.enqueue({key: {"supported": True, "line": line} for key, line in lines.items()})
     stay = "I'm going to stay on the line with you until this is sorted."
     recommendations = {
         "recommendations": [
@@ -100,7 +102,7 @@ def test_everything_from_one_analysis(call: Any, prompts: Any, tmp_path: Path) -
     assert set(result.timings) == {"segments", "roles", "summary"}
     ids = [p.question_id for p in result.provenance]
     assert ids[:4] == ["customer_sentiment", "agent_sentiment", "overall_sentiment", "segment_sentiment"]
-    assert ids[-3:] == ["summary", "resolution", "recommendations"]
+    assert ids[-4:] == ["summary", "resolution", "summary_support", "recommendations"]
     assert result.provenance[3].segment_ids == list(range(1, 17))
     assert [s.sentence for s in result.segments if s.segment_id == 7] == [1, 2]
     assert len({r.messages[0].content for r in llm.requests[3:]}) == 1, "after the labels, one shared prefix"

@@ -1,0 +1,80 @@
+"""Every sentence of the summary and the resolution's reason must be shown by a line of the transcript.
+
+The 1.5B model writes fluent endings nobody said ("the customer was satisfied and agreed to switch"),
+so one question (``questions.SUPPORT``) asks, for all of them at once, whether a line shows each
+statement and which one. The answer names line ids from the quote menu (or ``none``), never text, so
+the grammar holds no transcript or summary words. A statement counts as supported only when the
+model says so *and* names a line that exists. What happens to an unsupported one (re-asked, dropped,
+or the resolution reported as unclear) is the analyzer's; this module says which ones and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from llm_sentiment.ask.answers import ResolutionAnswer, SupportAnswer, Verdict
+from llm_sentiment.transcript.text import split_sentences
+
+from .grounding import QuoteMenu
+from .result import Warning
+
+RESOLUTION_KEY = "R"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement to check: ``S1``… for the summary's sentences, ``R`` for the resolution's reason."""
+
+    key: str
+    text: str
+
+
+def sentence_claims(summary: str) -> tuple[Claim, ...]:
+    return tuple(Claim(f"S{i}", sentence) for i, sentence in enumerate(split_sentences(summary.strip()), start=1))
+
+
+def reason_claims(answer: ResolutionAnswer) -> tuple[Claim, ...]:
+    """The resolution's reason, unless the status is ``unclear``: "the transcript does not show it" is a claim
+    about an absence, which no line can show."""
+    return () if answer.resolution == "unclear" else (Claim(RESOLUTION_KEY, answer.reasoning.strip()),)
+
+
+def unsupported(answer: SupportAnswer, claims: Iterable[Claim], menu: QuoteMenu) -> list[Claim]:
+    """The claims without a "supported" verdict naming a line of the transcript (a missing verdict included)."""
+    return [c for c in claims if not _supports(answer.root.get(c.key), menu)]
+
+
+def _supports(verdict: Verdict | None, menu: QuoteMenu) -> bool:
+    return verdict is not None and verdict.supported and menu.has_id(verdict.line)
+
+
+def _listed(claims: Iterable[Claim]) -> str:
+    return "; ".join(repr(c.text[:160]) for c in claims)
+
+
+def reask_problem(claims: Iterable[Claim]) -> str:
+    """Why the summary is asked again: the sentences no line shows, by their own words."""
+    return (
+        f"no transcript line shows these sentences: {_listed(claims)}. Write the summary again, in 2 to 4 "
+        "sentences that say only what the transcript shows"
+    )
+
+
+def dropped_warning(dropped: list[Claim], total: int, question_id: str) -> Warning:
+    left = "the summary is left empty" if len(dropped) == total else "they are left out of the summary"
+    return Warning(
+        code="summary.unsupported",
+        question_id=question_id,
+        message=f"{len(dropped)} of {total} summary sentences are not supported by the transcript after a "
+        f"re-ask, and {left}: {_listed(dropped)}",
+    )
+
+
+def unclear_warning(answer: ResolutionAnswer, question_id: str) -> Warning:
+    return Warning(
+        code="resolution.unsupported",
+        question_id=question_id,
+        message=f"the transcript does not support the reason given for {answer.resolution!r}, so the resolution "
+        f"is reported as 'unclear': {answer.reasoning.strip()[:160]!r}",
+    )
