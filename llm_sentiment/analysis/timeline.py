@@ -65,8 +65,8 @@ def tally(weighted: Iterable[tuple[SegmentSentiment, float]], thresholds: Thresh
     total = sum(w for _, w in rows)
     if not rows or total <= 0:
         return None
-    score = max(-1.0, min(1.0, sum(s.score * w for s, w in rows) / total))
-    return Tally(label=thresholds.label(score), score=round(score, 4), segments=len(rows), weight=round(total, 3))
+    score = round(max(-1.0, min(1.0, sum(s.score * w for s, w in rows) / total)), 4)  # the label of what is shown
+    return Tally(label=thresholds.label(score), score=score, segments=len(rows), weight=round(total, 3))
 
 
 def _of(placed: list[Placed], role: Role | None) -> list[Placed]:
@@ -196,10 +196,10 @@ def timeline(
     if not segments:
         return None
     placed, measured = place(segments)
-    duration = max(call_duration or 0.0, *(p.end for p in placed)) if measured else placed[-1].end
+    duration = round(max(call_duration or 0.0, *(p.end for p in placed)) if measured else placed[-1].end, 3)
     return Timeline(
         time_basis="measured" if measured else "estimated",
-        duration=round(duration, 3),
+        duration=duration,
         overall=role_timeline(placed, None, duration, thresholds, trend_threshold),
         agent=role_timeline(placed, "agent", duration, thresholds, trend_threshold),
         customer=role_timeline(placed, "customer", duration, thresholds, trend_threshold),
