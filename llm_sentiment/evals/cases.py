@@ -10,10 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analysis.result import Analysis, Sentiment
+from llm_sentiment.analysis.result import Analysis, SegmentSentiment, Sentiment
 from llm_sentiment.analysis.timeline import Placed, place, tally
 from llm_sentiment.ask.answers import Label
 from llm_sentiment.ask.answers import Resolution as FoundResolution
+from llm_sentiment.ask.asking import Provenance
 from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.evals.dataset import EvalCall, Resolution, RoleLabels, Split, Trend
 from llm_sentiment.transcript.model import Transcript
@@ -137,14 +138,18 @@ middle rating also covers an outcome its annotators could not call)."""
 def segment_labels(analysis: Analysis, thresholds: Thresholds) -> list[Label] | None:
     """One label per transcript segment (a split turn's sentences tallied back, weighted by time);
     None when the analysis has no per-segment scores."""
-    if not analysis.segments:
+    return turn_labels(analysis.segments, analysis.transcript, thresholds)
+
+
+def turn_labels(scored: list[SegmentSentiment], transcript: Transcript, thresholds: Thresholds) -> list[Label] | None:
+    if not scored:
         return None
-    placed, _ = place(analysis.segments)
+    placed, _ = place(scored)
     by_segment: dict[int, list[Placed]] = {}
     for p in placed:
         by_segment.setdefault(p.segment.segment_id, []).append(p)
     labels: list[Label] = []
-    for segment in analysis.transcript.segments:
+    for segment in transcript.segments:
         merged = tally(((p.segment, p.weight) for p in by_segment.get(segment.id, [])), thresholds)
         if merged is None:
             return None
@@ -194,7 +199,31 @@ def score_analysis(
     if analysis.resolution is not None:
         case.predicted_resolution = _RESOLUTIONS[analysis.resolution.status]
     case.predicted_segments = segment_labels(analysis, thresholds)
-    case.questions = [
+    case.questions = _records(analysis.provenance)
+    case.wall_s = round(wall_s, 3)
+    return case
+
+
+def score_segments(
+    call: EvalCall,
+    config: str,
+    transcript: Transcript,
+    scored: tuple[list[SegmentSentiment], list[Provenance]],
+    wall_s: float,
+    thresholds: Thresholds,
+    source: Source = "text",
+) -> CaseResult:
+    """A call whose gold is per-segment only, scored from the segment questions alone (no role questions)."""
+    segments, provenance = scored
+    case = empty_case(call, config, source)
+    case.predicted_segments = turn_labels(segments, transcript, thresholds)
+    case.questions = _records(provenance)
+    case.wall_s = round(wall_s, 3)
+    return case
+
+
+def _records(provenance: list[Provenance]) -> list[QuestionRecord]:
+    return [
         QuestionRecord(
             question_id=p.question_id,
             model_used=p.model_used,
@@ -204,7 +233,5 @@ def score_analysis(
             prompt_tokens=p.prompt_tokens,
             completion_tokens=p.completion_tokens,
         )
-        for p in analysis.provenance
+        for p in provenance
     ]
-    case.wall_s = round(wall_s, 3)
-    return case

@@ -32,6 +32,7 @@ from llm_sentiment.evals.cases import (
     TargetKey,
     empty_case,
     score_analysis,
+    score_segments,
 )
 from llm_sentiment.evals.dataset import EvalCall
 from llm_sentiment.llm.base import LLMClient
@@ -206,6 +207,17 @@ def run(
                     record(empty_case(call, config.id, source).model_copy(update={"error": transcript}))
                     continue
                 started = time.perf_counter()
+                if _segments_only(call, parts, explain):
+                    segments, provenance, _ = analyzer.score_text(transcript)
+                    elapsed = time.perf_counter() - started
+                    record(
+                        score_segments(
+                            call, config.id, transcript, (segments, provenance), elapsed, analyzer.thresholds, source
+                        )
+                    )
+                    for question in provenance:
+                        tick.step(f"{config.id} {call.id} {question.question_id}")
+                    continue
                 per_call = _steps(analyzer, transcript, parts, explain)
                 asked = 0
 
@@ -236,3 +248,10 @@ def _steps(analyzer: Analyzer, transcript: Transcript, parts: tuple[AnalysisPart
     """Questions one call asks (for the progress bar); labels only when not explaining."""
     total = analyzer.steps(transcript, [], parts)
     return total if explain else total - len(TARGETS)
+
+
+def _segments_only(call: EvalCall, parts: tuple[AnalysisPart, ...], explain: bool) -> bool:
+    """A call labelled per segment alone, asked for labels and segments: its role questions would score nothing."""
+    labels = call.labels
+    roles = (labels.customer, labels.agent, labels.overall, labels.resolution)
+    return not explain and "segments" in parts and all(label is None for label in roles)
