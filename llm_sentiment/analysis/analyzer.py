@@ -209,7 +209,8 @@ class Analyzer:
         summary, resolution, recommendations = None, None, []
         if "summary" in parts:
             with run.stage("summary"):
-                summary, resolution = self._summary_and_resolution(scope, run)
+                judged = (("the customer", results["customer"].label), ("the agent", results["agent"].label))
+                summary, resolution = self._summary_and_resolution(scope, judged, run)
                 recommendations = self._recommendations(scope, findings(timeline, scored, metrics), run)
         return Analysis(
             transcript=transcript,
@@ -347,11 +348,14 @@ class Analyzer:
             quotes=grounded([answered.value.quote], quote_menu(scope.lines), question_id, run.warnings),
         )
 
-    def _summary_and_resolution(self, scope: Scope, run: _Run) -> tuple[Summary, ResolutionFinding]:
+    def _summary_and_resolution(
+        self, scope: Scope, judged: tuple[tuple[str, str], ...], run: _Run
+    ) -> tuple[Summary, ResolutionFinding]:
         """Both answers, then one support question over the summary's sentences and the resolution's reason
-        (``faithfulness``). Unsupported sentences get the summary re-asked once, naming them; those still
-        unsupported are dropped. An unsupported reason makes the resolution ``unclear``."""
-        summarised = self._ask(SUMMARY, Situation(scope=scope), run)
+        (``faithfulness``). The summary is shown the labels already judged, so it does not call a customer
+        judged negative satisfied. Unsupported sentences get the summary re-asked once, naming them; those
+        still unsupported are dropped. An unsupported reason makes the resolution ``unclear``."""
+        summarised = self._ask(SUMMARY, Situation(scope=scope, judged=judged), run)
         resolved = self._ask(RESOLUTION, Situation(scope=scope), run)
         sentences = sentence_claims(summarised.value.summary)
         reason = reason_claims(resolved.value)
@@ -359,7 +363,7 @@ class Analyzer:
         dropped = [c for c in sentences if c in failed]
         summary = summarised.value
         if dropped:
-            summary, sentences, dropped = self._reask_summary(scope, summarised, sentences, dropped, run)
+            summary, sentences, dropped = self._reask_summary(scope, summarised, sentences, dropped, judged, run)
         return self._summary(scope, summary, sentences, dropped, run), self._resolution(
             scope, resolved.value, bool(reason) and reason[0] in failed, run
         )
@@ -374,12 +378,13 @@ class Analyzer:
         first: Answered[SummaryAnswer],
         sentences: tuple[Claim, ...],
         dropped: list[Claim],
+        judged: tuple[tuple[str, str], ...],
         run: _Run,
     ) -> tuple[SummaryAnswer, tuple[Claim, ...], list[Claim]]:
         """The summary asked again with the sentences no line shows, and checked again; the answer with more
         supported sentences is kept (the second on a tie: it was told what was wrong)."""
         rejected = Rejected(first.response.content, reask_problem(dropped))
-        second = self._ask(SUMMARY, Situation(scope=scope, rejected=rejected), run, again=True)
+        second = self._ask(SUMMARY, Situation(scope=scope, rejected=rejected, judged=judged), run, again=True)
         resentences = sentence_claims(second.value.summary)
         still = self._unsupported(scope, resentences, run, again=True)
         if len(resentences) - len(still) >= len(sentences) - len(dropped):

@@ -87,6 +87,8 @@ class Situation:
     max_quotes: int = 3
     claims: tuple[Claim, ...] = ()
     rejected: Rejected | None = None
+    judged: tuple[tuple[str, str], ...] = ()
+    """What the analysis already judged, ``(whose, label)``: the summary must not contradict it."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ SUMMARY = Question(
     output=SummaryAnswer,
     max_tokens=_tokens(360),
     schema=lambda s: summary_schema(quote_menu(s.scope.lines).ids),
+    variables=lambda s: {"judged": [{"whose": whose, "label": label} for whose, label in s.judged]},
     check=lambda answer, s: _anyone(answer.quotes, s) or sentence_count_problem(answer.summary, "summary", 2, 4),
 )
 RESOLUTION = Question(
