@@ -1,9 +1,17 @@
-"""A whole call analyzed end to end with the embedded defaults: wall time as a fraction of call length.
+"""A whole call analyzed end to end with the embedded defaults: wall time as a fraction of call length,
+and as a multiple of the floor the same run measures.
 
     .venv/bin/python bench/end_to_end.py CALL                 # a recording or a transcript
     .venv/bin/python bench/end_to_end.py --scripted 10        # a generated 10-minute timed transcript
     .venv/bin/python bench/end_to_end.py --scripted 10 --render stereo   # ... rendered to a stereo WAV first
     .venv/bin/python bench/end_to_end.py --scripted 10 --cold # also: every question with the KV cache reset
+    .venv/bin/python bench/end_to_end.py --scripted 10 --compare 33ef3c0   # and a git ref's pipeline, same call
+
+The floor: the model's own prefill and decode speeds, measured in this run with llama.cpp alone on
+the same machine and threads, applied to the least any pipeline must do: transcribe (as measured),
+read the call's shared prefix once, and for every question only its own question text and its answer
+tokens. ``ours / floor`` is how far the pipeline is from it. ``--compare`` runs the ref's own bench
+script on the same call (in a throwaway git worktree) and prints the speed-up as a ratio.
 
 Stages: transcription (recordings only; loading otherwise), per-segment scoring, the role questions
 (label + evidence for customer, agent, call), the summary (summary, resolution, their support check,
@@ -20,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -28,7 +37,7 @@ from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
-from llm_sentiment.llm.base import LLMRequest, LLMResponse
+from llm_sentiment.llm.base import LLMClient, LLMRequest, LLMResponse
 from llm_sentiment.llm.fallback import FallbackLLM
 from llm_sentiment.settings import Settings
 from llm_sentiment.wiring import build_router, load_call
@@ -48,6 +57,94 @@ class ColdLLM:
         for model in self.router.local._models.values():
             model.reset()
         return self.router.complete(request)
+
+
+class Recording:
+    """Every request the analysis sends, kept to count what the floor must still read."""
+
+    def __init__(self, inner: LLMClient) -> None:
+        self.inner = inner
+        self.requests: list[LLMRequest] = []
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        self.requests.append(request)
+        return self.inner.complete(request)
+
+
+def _speeds(settings: Settings, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
+    """(prefill, decode) tokens per second of llama.cpp alone, same model and threads, in this run."""
+    from llama_cpp import Llama
+
+    from llm_sentiment.assets import ensure, get_asset
+
+    name = settings.model.split("/", 1)[1]
+    llm = Llama(
+        model_path=str(ensure(get_asset(name), settings.models_dir)),
+        n_ctx=settings.n_ctx,
+        n_threads=settings.threads,
+        n_threads_batch=settings.threads,
+        n_batch=settings.n_batch,
+        verbose=False,
+    )
+    tokens = llm.tokenize(("The customer called about a bill. " * 200).encode())[:prompt_tokens]
+    started = time.perf_counter()
+    llm.eval(tokens)
+    prefill = prompt_tokens / (time.perf_counter() - started)
+    started = time.perf_counter()
+    out = llm.create_completion(
+        "The agent said", max_tokens=generated, temperature=0.0, seed=0
+    )  # no grammar, no early stop in practice for a free continuation
+    decode = out["usage"]["completion_tokens"] / (time.perf_counter() - started)
+    return prefill, decode
+
+
+def _floor(
+    requests: list[LLMRequest], analysis: Analysis, stages: dict[str, float], speeds: tuple[float, float], count: Any
+) -> dict[str, float]:
+    """Seconds the least possible work takes: transcription as measured, the call's transcript read once (the
+    shared system prefix), and each question's own words (its text less any transcript lines it copies) and
+    its answer tokens."""
+    prefill, decode = speeds
+    shared = max((r.messages[0].content for r in requests), key=len)  # the system message that holds the transcript
+    texts = {s.text for s in analysis.segments} | {s.text for s in analysis.transcript.segments}
+    question_tokens = 0
+    for request in requests:
+        words = request.messages[-1].content
+        question_tokens += max(0, count(words) - sum(count(t) for t in texts if t in words))
+    prefix_tokens = count(shared)
+    generated = sum(p.completion_tokens for p in analysis.provenance)
+    return {
+        "transcription": stages.get("transcription", 0.0),
+        "prefix": prefix_tokens / prefill,
+        "questions": question_tokens / prefill,
+        "answers": generated / decode,
+        "prefix_tokens": prefix_tokens,
+        "question_tokens": question_tokens,
+        "generated": generated,
+    }
+
+
+def _compare(ref: str, call: Path) -> float | None:
+    """The wall time of ``ref``'s own bench on the same call (a temporary worktree of this repository)."""
+    import re
+    import subprocess
+
+    work = Path(tempfile.mkdtemp(prefix="llm-bench-ref-"))
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(work / "ref"), ref], check=True)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(work / "ref" / "bench" / "end_to_end.py"), str(call)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=work / "ref",
+            env={**__import__("os").environ, "PYTHONPATH": str(work / "ref")},
+        )
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(work / "ref")], check=False)
+    print(f"\n{ref}'s own bench on the same call:\n" + "\n".join("  " + line for line in done.stdout.splitlines()))
+    found = re.search(r"wall\s+([\d.]+) s", done.stdout)
+    return float(found.group(1)) if found else None
 
 
 def _scripted(minutes: float, workdir: Path) -> Path:
@@ -111,6 +208,7 @@ def main() -> None:
     parser.add_argument("--scripted", type=float, metavar="MINUTES", help="generate a timed call of this length")
     parser.add_argument("--render", choices=("stereo", "mono"), help="with --scripted: render it to audio first")
     parser.add_argument("--cold", action="store_true", help="also run with the KV cache reset before every question")
+    parser.add_argument("--compare", metavar="REF", help="also run a git ref's pipeline (its own bench) on the call")
     args = parser.parse_args()
     if (args.call is None) == (args.scripted is None):
         parser.error("give a CALL or --scripted MINUTES")
@@ -129,11 +227,28 @@ def main() -> None:
     router = build_router(settings)
     router.preload(settings.model)  # model loading is start-up, not per-call work
 
-    analysis, stages, wall = _run(Analyzer(router, prompts, settings.analysis_options()), path)
+    recording = Recording(router)
+    analysis, stages, wall = _run(Analyzer(recording, prompts, settings.analysis_options()), path)
     length = analysis.timeline.duration if analysis.timeline else analysis.transcript.duration or 0.0
     turns = len(analysis.transcript.segments)
     print(f"call: {path} ({turns} turns), model: {settings.model}, threads: {settings.threads}")
     _report("shared prefix (default)", analysis, stages, wall, length)
+    hosted = next(iter(router.local._models.values()))
+    speeds = _speeds(settings)
+    floor = _floor(recording.requests, analysis, stages, speeds, hosted.count_tokens)
+    floor_s = floor["transcription"] + floor["prefix"] + floor["questions"] + floor["answers"]
+    print(f"\nfloor (llama.cpp alone here: prefill {speeds[0]:.1f} tok/s, decode {speeds[1]:.1f} tok/s)")
+    print(f"  transcription {floor['transcription']:7.1f} s (as measured)")
+    print(f"  transcript    {floor['prefix']:7.1f} s ({floor['prefix_tokens']:.0f} tokens, the shared prefix once)")
+    print(f"  questions     {floor['questions']:7.1f} s ({floor['question_tokens']:.0f} tokens, less copied lines)")
+    print(f"  answers       {floor['answers']:7.1f} s ({floor['generated']:.0f} tokens generated)")
+    print(f"  floor {floor_s:8.1f} s = {floor_s / length:.3f} x call length;  ours / floor = {wall / floor_s:.2f}")
+    if args.compare:
+        theirs = _compare(args.compare, path)
+        if theirs:
+            print(
+                f"\n{args.compare} / ours: {theirs / wall:.2f}  ({theirs:.1f} s vs {wall:.1f} s, same call, same run)"
+            )
     if args.cold:
         cold, cold_stages, cold_wall = _run(Analyzer(ColdLLM(router), prompts, settings.analysis_options()), path)
         _report("cold: KV cache reset before every question", cold, cold_stages, cold_wall, length)
