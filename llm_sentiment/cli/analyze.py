@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from llm_sentiment.ask.answers import UserQuestion, load_questions
 from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.cli.common import CliParts, analysis_parts, exit_on_error, load_settings, pass_parts
+from llm_sentiment.errors import LLMSentimentError
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
 from llm_sentiment.speech.recording import AudioOptions
 from llm_sentiment.transcript.formats import INPUT_FORMATS, InputFormat
@@ -135,7 +137,12 @@ def _audio_options(func: F) -> F:
     "--prompts", "prompts_version", metavar="VERSION", help="Prompt version (default: LLM_SENTIMENT_PROMPTS_VERSION)."
 )
 @click.option("--no-cache", is_flag=True, help="Ask the model (and transcribe) even when cached.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (atomically) instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write here (atomically) instead of stdout; for a folder of calls, the folder for their results.",
+)
 @pass_parts
 def analyze(
     wiring: CliParts,
@@ -159,7 +166,9 @@ def analyze(
     no_cache: bool,
     output: Path | None,
 ) -> None:
-    """Analyze a call: a transcript, or a recording (wav, flac, mp3, ogg/opus, m4a, webm)."""
+    """Analyze a call: a transcript, or a recording (wav, flac, mp3, ogg/opus, m4a, webm).
+
+    PATH may be a folder of calls: each is written to -o DIR, and the run ends with calls per hour."""
     if fmt == "text" and view != "native":
         raise click.UsageError("--format text shows the native analysis; use --format json with --view")
     if view != "insights" and (insight_type or speaker or granularity):
@@ -172,44 +181,78 @@ def analyze(
         raise click.UsageError(f"--no-segments leaves nothing for {'--plot' if plot else '--view ' + view} to show")
     parts = analysis_parts(no_segments, no_summary)
     settings = load_settings()
+    if path.is_dir() and (output is None or plot is not None):
+        raise click.UsageError("a folder of calls needs -o DIR for the results (and takes no --plot)")
     with exit_on_error():
         asked: list[UserQuestion] = load_questions(questions) if questions else []
         llm, cache = wiring.build_llm(settings, use_cache=not no_cache)
         try:
             audio = AudioOptions(model=whisper_model, language=language, channels=channels, use_cache=not no_cache)
             question = wiring.build_role_question(settings, llm, model=model, prompts_version=prompts_version)
-            with _audio_progress(path.name) as heard:
-                transcript = load_call(
-                    path,
-                    input_format=cast(InputFormat, input_format),
-                    roles=roles,
-                    audio=audio,
-                    settings=settings,
-                    question=question,
-                    progress=heard,
-                )
             analyzer = wiring.build_analyzer(settings, llm, model=model, prompts_version=prompts_version)
-            with _progress(analyzer.steps(transcript, asked, parts), path.name) as advance:
-                result = analyzer.analyze(transcript, asked, progress=advance, parts=parts)
+
+            def one(call: Path) -> Analysis:
+                with _audio_progress(call.name) as heard:
+                    transcript = load_call(
+                        call,
+                        input_format=cast(InputFormat, input_format),
+                        roles=roles,
+                        audio=audio,
+                        settings=settings,
+                        question=question,
+                        progress=heard,
+                    )
+                with _progress(analyzer.steps(transcript, asked, parts), call.name) as advance:
+                    return analyzer.analyze(transcript, asked, progress=advance, parts=parts)
+
+            def render(result: Analysis, source: Path) -> str:
+                if fmt == "text":
+                    return render_text(result)
+                shaped = _view(result, view, str(source), insight_type, speaker, granularity)
+                return json.dumps(shaped, indent=2, ensure_ascii=False) + "\n"
+
+            if path.is_dir():
+                assert output is not None
+                _backlog(path, output, one, render, ".txt" if fmt == "text" else ".json")
+                return
+            result = one(path)
         finally:
             if cache is not None:
                 cache.close()
-        thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
-        if fmt == "text":
-            text = render_text(result)
-        else:
-            text = json.dumps(
-                _view(result, view, str(path), insight_type, speaker, granularity),
-                indent=2,
-                ensure_ascii=False,
-            )
-            text += "\n"
         if plot is not None:
             from llm_sentiment.views.plot import timeline_png
 
+            thresholds = Thresholds(settings.positive_threshold, settings.negative_threshold)
             write_atomic(plot, timeline_png(result, thresholds))
             click.echo(f"wrote {plot}", err=True)
-        _emit(text, output)
+        _emit(render(result, path), output)
+
+
+def _backlog(
+    folder: Path, out: Path, one: Callable[[Path], Analysis], render: Callable[[Analysis, Path], str], suffix: str
+) -> None:
+    """Every call in ``folder`` (sorted), each to ``out/<name><suffix>``; a call that fails is reported and
+    skipped, never the end of the run. Ends with the throughput: calls an hour, and the calls' length over
+    the wall time (for timed calls)."""
+    calls = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    done, failed, seconds = 0, 0, 0.0
+    for index, call in enumerate(calls, start=1):
+        try:
+            result = one(call)
+        except LLMSentimentError as exc:
+            failed += 1
+            click.echo(f"[{index}/{len(calls)}] {call.name}: error [{exc.code}] {exc.message}", err=True)
+            continue
+        write_atomic(out / f"{call.stem}{suffix}", render(result, call))
+        done += 1
+        seconds += result.timeline.duration if result.timeline else result.transcript.duration or 0.0
+        click.echo(f"[{index}/{len(calls)}] {call.name}: done", err=True)
+    wall = time.perf_counter() - started
+    rate = f"{done / wall * 3600:.1f} calls/hour" if wall > 0 else "-"
+    length = f"; {seconds / 60:.1f} min of calls at {wall / seconds:.2f} x their length" if seconds > 0 else ""
+    click.echo(f"analyzed {done} of {len(calls)} calls ({failed} failed) in {wall:.0f} s: {rate}{length}", err=True)
 
 
 def _view(

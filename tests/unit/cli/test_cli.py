@@ -185,3 +185,19 @@ def test_eval_flags_choose_the_analysis_parts(flags: dict[str, bool], parts: tup
 
     given = {"labels_only": False, "segments": None, "no_summary": False, **flags}
     assert eval_parts(given["labels_only"], given["segments"], given["no_summary"]) == parts
+
+
+def test_a_folder_of_calls_is_a_backlog_with_its_throughput(tmp_path: Path, scripted_llm: CliParts) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for name in ("negative.txt", "positive.txt"):
+        (calls / name).write_bytes((FIXTURES / name).read_bytes())
+    (calls / "broken.txt").write_bytes(b"Agent: only one role here\n")
+    out = tmp_path / "out"
+    status, stdout, stderr = _run("analyze", str(calls), "-o", str(out), "--no-summary", obj=scripted_llm)
+    assert status == 0 and stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == ["negative.json", "positive.json"]
+    assert json.loads((out / "negative.json").read_text())["roles"]["customer"]["label"] == "negative"
+    assert "broken.txt: error [input.one_role]" in stderr, "a call that fails is reported, the run goes on"
+    assert "analyzed 2 of 3 calls (1 failed)" in stderr and "calls/hour" in stderr
+    assert _run("analyze", str(calls), obj=scripted_llm)[0] == 2, "a folder needs -o"
