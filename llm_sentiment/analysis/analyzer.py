@@ -34,6 +34,7 @@ from llm_sentiment.transcript.units import Unit, sentiment_units
 from .behavior import behavioral
 from .faithfulness import (
     Claim,
+    contradicting,
     dropped_warning,
     reask_problem,
     reason_claims,
@@ -359,7 +360,7 @@ class Analyzer:
         resolved = self._ask(RESOLUTION, Situation(scope=scope), run)
         sentences = sentence_claims(summarised.value.summary)
         reason = reason_claims(resolved.value)
-        failed = self._unsupported(scope, (*sentences, *reason), run)
+        failed = self._unsupported(scope, (*sentences, *reason), run, judged=judged)
         dropped = [c for c in sentences if c in failed]
         summary = summarised.value
         if dropped:
@@ -368,9 +369,20 @@ class Analyzer:
             scope, resolved.value, bool(reason) and reason[0] in failed, run
         )
 
-    def _unsupported(self, scope: Scope, claims: tuple[Claim, ...], run: _Run, *, again: bool = False) -> list[Claim]:
+    def _unsupported(
+        self,
+        scope: Scope,
+        claims: tuple[Claim, ...],
+        run: _Run,
+        *,
+        judged: tuple[tuple[str, str], ...],
+        again: bool = False,
+    ) -> list[Claim]:
+        """Claims no line shows, and claims that give someone a feeling their judged label rules out."""
         checked = self._ask(SUPPORT, Situation(scope=scope, claims=claims), run, again=again)
-        return unsupported(checked.value, claims, quote_menu(scope.lines))
+        failed = unsupported(checked.value, claims, quote_menu(scope.lines))
+        labels = {whose.removeprefix("the "): label for whose, label in judged}
+        return [*failed, *(c for c in contradicting(claims, labels) if c not in failed)]
 
     def _reask_summary(
         self,
@@ -386,7 +398,7 @@ class Analyzer:
         rejected = Rejected(first.response.content, reask_problem(dropped))
         second = self._ask(SUMMARY, Situation(scope=scope, rejected=rejected, judged=judged), run, again=True)
         resentences = sentence_claims(second.value.summary)
-        still = self._unsupported(scope, resentences, run, again=True)
+        still = self._unsupported(scope, resentences, run, judged=judged, again=True)
         if len(resentences) - len(still) >= len(sentences) - len(dropped):
             return second.value, resentences, still
         return first.value, sentences, dropped

@@ -10,6 +10,7 @@ or the resolution reported as unclear) is the analyzer's; this module says which
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,15 +50,57 @@ def _supports(verdict: Verdict | None, menu: QuoteMenu) -> bool:
     return verdict is not None and verdict.supported and menu.has_id(verdict.line)
 
 
+_PERSON = re.compile(r"\b(?:(customer|caller|client)|(agent|rep|representative))\b", re.IGNORECASE)
+_FEELING = re.compile(
+    r"\b(?:(satisf(?:ied|action)|happy|pleased|delighted|grateful|content|relieved|thrilled)|"
+    r"(dissatisf(?:ied|action)|unhappy|frustrat(?:ed|ion)|angry|anger|upset|annoyed|annoyance|disappointed|"
+    r"disappointment|irritated|furious))\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"^(?:not|never|no|hardly|without)$|n't$", re.IGNORECASE)
+
+
+def contradicting(claims: Iterable[Claim], judged: dict[str, str]) -> list[Claim]:
+    """The claims that give a person a feeling their judged label rules out (``judged``: ``customer`` and
+    ``agent`` to ``positive``/``neutral``/``negative``). The support question reads "Thanks, I guess" as
+    satisfaction; the analysis has already judged that customer negative, and the report must not say both.
+    A feeling word belongs to the person named fewest words away (the one before it on a tie), a negation in
+    the three words before it flips it; sentences naming nobody are left to the support question."""
+    return [c for c in claims if any(_rules_out(judged.get(who, ""), pleased) for who, pleased in _feelings(c.text))]
+
+
+def _feelings(sentence: str) -> list[tuple[str, bool]]:
+    people = [(m.start(), m.end(), "customer" if m.group(1) else "agent") for m in _PERSON.finditer(sentence)]
+    found = []
+    for match in _FEELING.finditer(sentence):
+        if not people:
+            break
+
+        def words_apart(person: tuple[int, int, str], at: re.Match[str] = match) -> tuple[int, bool]:
+            start, end, _ = person
+            between = sentence[end : at.start()] if end <= at.start() else sentence[at.end() : start]
+            return len(between.split()), start > at.start()  # ties go to the person named before
+
+        who = min(people, key=words_apart)[2]
+        negated = any(_NEGATION.search(word) for word in sentence[: match.start()].split()[-3:])
+        found.append((who, bool(match.group(1)) != negated))
+    return found
+
+
+def _rules_out(label: str, pleased: bool) -> bool:
+    return label in {"neutral", "negative"} if pleased else label == "positive"
+
+
 def _listed(claims: Iterable[Claim]) -> str:
     return "; ".join(repr(c.text[:160]) for c in claims)
 
 
 def reask_problem(claims: Iterable[Claim]) -> str:
-    """Why the summary is asked again: the sentences no line shows, by their own words."""
+    """Why the summary is asked again: the sentences no line shows (or that contradict a judged label), by
+    their own words."""
     return (
-        f"no transcript line shows these sentences: {_listed(claims)}. Write the summary again, in 2 to 4 "
-        "sentences that say only what the transcript shows"
+        f"no transcript line shows these sentences, or they contradict how the call was judged: {_listed(claims)}. "
+        "Write the summary again, in 2 to 4 sentences that say only what the transcript shows"
     )
 
 
@@ -66,8 +109,8 @@ def dropped_warning(dropped: list[Claim], total: int, question_id: str) -> Warni
     return Warning(
         code="summary.unsupported",
         question_id=question_id,
-        message=f"{len(dropped)} of {total} summary sentences are not supported by the transcript after a "
-        f"re-ask, and {left}: {_listed(dropped)}",
+        message=f"{len(dropped)} of {total} summary sentences are not supported by the transcript (or contradict "
+        f"a judged label) after a re-ask, and {left}: {_listed(dropped)}",
     )
 
 

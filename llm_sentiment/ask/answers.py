@@ -116,13 +116,19 @@ def label_schema() -> dict[str, Any]:
     }
 
 
+def sentences_pattern(least: int, most: int, chars: int) -> str:
+    """``least`` to ``most`` sentences of at most ``chars`` characters each, as a JSON-schema pattern."""
+    sentence = rf'[^"\\\n.!?]{{1,{chars}}}[.!?]'
+    return f"^{sentence}" + f"( {sentence})" * (least - 1) + f"( {sentence})?" * (most - least) + "$"
+
+
 REASONING_SENTENCES = 2
-REASONING_SENTENCE_CHARS = 300
-_SENTENCE = rf'[^"\\\n.!?]{{1,{REASONING_SENTENCE_CHARS}}}[.!?]'
-REASONING_PATTERN = f"^{_SENTENCE}" + f"( {_SENTENCE})?" * (REASONING_SENTENCES - 1) + "$"
+REASONING_PATTERN = sentences_pattern(1, REASONING_SENTENCES, 300)
 """The evidence's "one or two sentences", enforced in the grammar: the 1.5B model wrote three or more
 in half its answers, and each re-ask cost a whole answer. Bounded, so a model that runs on cannot hit
 max_tokens inside the string and leave unparseable JSON (seen with the 0.5B model)."""
+SUMMARY_PATTERN = sentences_pattern(2, 4, 240)
+"""The summary's 2 to 4 sentences, bounded for the same reason: the 0.5B model ran one past 2,000 characters."""
 NOTES_MAX_CHARS = 400
 """A window's notes, bounded for the same reason (the 0.5B model ran past its token limit)."""
 
@@ -162,7 +168,7 @@ def summary_schema(quote_ids: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string"},
+            "summary": {"type": "string", "pattern": SUMMARY_PATTERN},
             "quotes": {"type": "array", "items": _line_id(quote_ids), "minItems": 1, "maxItems": 2},
         },
         "required": ["summary", "quotes"],

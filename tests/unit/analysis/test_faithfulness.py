@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from llm_sentiment.analysis.analyzer import Analyzer
-from llm_sentiment.analysis.faithfulness import Claim, sentence_claims, unsupported
+from llm_sentiment.analysis.faithfulness import Claim, contradicting, sentence_claims, unsupported
 from llm_sentiment.analysis.grounding import quote_menu
 from llm_sentiment.analysis.questions import SUMMARY_QUESTIONS, SUPPORT, support_problem
 from llm_sentiment.ask.answers import SupportAnswer
@@ -236,3 +236,40 @@ def test_the_steps_count_the_support_question(call: Any, prompts: Any, settings:
     analyzer = Analyzer(FakeLLM(), prompts, settings.analysis_options())
     assert SUPPORT in SUMMARY_QUESTIONS
     assert analyzer.steps(call, [], SUMMARY_ONLY) - analyzer.steps(call, [], ()) == 4
+
+
+@pytest.mark.parametrize(
+    ("sentence", "customer", "contradicts"),
+    [
+        ("The call ended with the customer expressing satisfaction with the refund.", "negative", True),
+        ("The customer was satisfied with the refund.", "neutral", True),
+        ("The customer was satisfied with the refund.", "positive", False),
+        ("The customer was not satisfied and remained frustrated.", "negative", False),
+        ("The customer was dissatisfied with being charged twice.", "negative", False),
+        ("The customer was frustrated about the charge.", "positive", True),
+        ("The agent was pleased to help the frustrated caller.", "negative", False),  # pleased: the agent's
+        ("The agent issued a refund for the duplicate charge.", "negative", False),
+        ("Everyone was happy in the end.", "negative", False),  # nobody named: the support question's call
+    ],
+)
+def test_a_feeling_the_judged_label_rules_out_contradicts_it(sentence: str, customer: str, contradicts: bool) -> None:
+    claim = Claim("S1", sentence)
+    assert (contradicting([claim], {"customer": customer, "agent": "positive"}) == [claim]) is contradicts
+
+
+def test_a_sentence_the_support_check_passes_but_a_judged_label_rules_out_is_reasked_then_dropped(
+    call: Any, prompts: Any, settings: Any
+) -> None:
+    pleased = "The call ended with the caller expressing satisfaction."
+    llm = roles(FakeLLM())  # the customer is judged negative
+    llm.enqueue(summary(LATE, pleased)).enqueue(RESOLVED)
+    llm.enqueue({"S1": yes("2"), "S2": yes("6"), "R": yes("6")})  # the support check is fooled
+    llm.enqueue(summary(LATE, pleased)).enqueue({"S1": yes("2"), "S2": yes("6")})
+    llm.enqueue(RECOMMEND)
+    result = analyze(llm, call, prompts, settings)
+
+    assert result.summary.text == LATE
+    (warning,) = result.warnings
+    assert warning.code == "summary.unsupported" and pleased in warning.message
+    assert pleased in llm.requests[9].messages[3].content, "the re-ask names it"
+    assert result.resolution.status == "unresolved", "a reason that gives nobody a feeling stands"
