@@ -85,9 +85,7 @@ class _EvalProgress:
 @click.option(
     "--thresholds", type=click.Path(path_type=Path), help="Thresholds file (default: LLM_SENTIMENT_THRESHOLDS)."
 )
-@click.option(
-    "--labels-only", is_flag=True, help="Only the label questions (no evidence, summary, segments): fast."
-)
+@click.option("--labels-only", is_flag=True, help="Only the label questions (no evidence, summary, segments): fast.")
 @click.option(
     "--segments/--no-segments",
     default=None,

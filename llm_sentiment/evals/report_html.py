@@ -86,7 +86,7 @@ def _target_row(case: CaseResult, key: TargetKey) -> tuple[bool, str]:
     )
     predicted = target.predicted or f"error: {case.error.code if case.error else '?'}"
     cells = (
-        f"<td>{_e(key)}</td><td>{_e(target.gold)}</td><td class=\"pred\">{_e(predicted)}</td>"
+        f'<td>{_e(key)}</td><td>{_e(target.gold)}</td><td class="pred">{_e(predicted)}</td>'
         f"<td>{_e(fmt(target.score))}</td><td>{_e(probabilities)}</td><td>{_e(target.reasoning)}</td><td>{quotes}</td>"
     )
     return target.predicted == target.gold, cells
@@ -96,7 +96,7 @@ def _outcome_row(key: str, gold: str, predicted: str | None, agreement: str, cas
     """Resolution and segment labels: no score, reasoning or quotes of their own in a case."""
     shown = predicted if predicted is not None else f"error: {case.error.code if case.error else 'not asked'}"
     cells = (
-        f"<td>{_e(key)}</td><td>{_e(gold)}</td><td class=\"pred\">{_e(shown)}</td>"
+        f'<td>{_e(key)}</td><td>{_e(gold)}</td><td class="pred">{_e(shown)}</td>'
         f"<td>{_e(agreement)}</td><td></td><td></td><td></td>"
     )
     return predicted == gold, cells

@@ -180,7 +180,6 @@ class LocalModel:
         return entries
 
 
-
 def _abort_if_marked(messages: list[dict[str, str]]) -> None:
     """Fault injection for the crash-isolation tests: a request carrying the marker aborts this process."""
     marker = os.environ.get(ABORT_MARKER_ENV)

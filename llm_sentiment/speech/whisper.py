@@ -35,7 +35,6 @@ _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, str, str, int], Any] = {}
 
 
-
 class WhisperModelRef(BaseModel):
     name: str
     path: Path

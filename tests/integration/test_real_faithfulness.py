@@ -40,7 +40,7 @@ def agrees_to_switch(sentence: str) -> bool:
 
 
 def calls_the_customer_satisfied(sentence: str) -> bool:
-    """"Satisfied" anywhere (nobody in the call says so), "happy" or "pleased" about the customer; "not
+    """ "Satisfied" anywhere (nobody in the call says so), "happy" or "pleased" about the customer; "not
     satisfied" and "dissatisfied" are what happened."""
     for match in PLEASED.finditer(sentence):
         if not match.group(1).lower().startswith("satisf") and not ABOUT_THE_CUSTOMER.search(sentence):

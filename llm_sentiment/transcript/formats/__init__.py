@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 
-
 def read_input(path: Path) -> bytes:
     if not path.exists():
         raise InputNotFoundError(f"{path}: no such file", hint="Check the path.")
@@ -104,7 +103,6 @@ def parse_transcript(data: bytes, fmt: InputFormat = "auto") -> Transcript:
 
 def load_transcript(path: Path, fmt: InputFormat = "auto") -> Transcript:
     return parse_transcript(read_input(path), fmt)
-
 
 
 _JSON_PARSERS: dict[str, Callable[[Any], Transcript]] = {

@@ -26,7 +26,6 @@ class _NativeDoc(BaseModel):
     duration: float | None = None
 
 
-
 def parse_native(doc: Any) -> Transcript:
     try:
         parsed = _NativeDoc.model_validate(doc)
