@@ -173,7 +173,10 @@ def _label(target: Target) -> Question[LabelAnswer]:
         output=LabelAnswer,
         max_tokens=_tokens(24),
         schema=lambda _s: label_schema(),
-        variables=lambda s: {"lines": role_rows(s.scope.segments, target.role)},
+        variables=lambda s: {
+            "lines": role_rows(s.scope.segments, target.role),
+            "call": role_rows(s.scope.segments, None),  # for a version that judges a role in context
+        },
         top_logprobs=TOP_LOGPROBS,
     )
 

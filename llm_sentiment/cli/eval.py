@@ -16,12 +16,13 @@ def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
-def eval_parts(labels_only: bool, segments: bool | None, no_summary: bool) -> tuple[AnalysisPart, ...]:
-    """The whole analysis unless a flag drops a part; ``--labels-only`` asks none but the segment scores
-    that ``--segments`` adds back (a dataset that labels only segments needs nothing else)."""
+def eval_parts(labels_only: bool, segments: bool | None, summary: bool | None) -> tuple[AnalysisPart, ...]:
+    """The whole analysis unless a flag drops a part; ``--labels-only`` asks none but those ``--segments`` and
+    ``--summary`` add back (a dataset that labels only segments, or only the resolution, needs nothing else)."""
     if labels_only:
-        return ("segments",) if segments else ()
-    return analysis_parts(no_segments=segments is False, no_summary=no_summary)
+        wanted: dict[AnalysisPart, bool | None] = {"segments": segments, "summary": summary}
+        return tuple(part for part, on in wanted.items() if on)
+    return analysis_parts(no_segments=segments is False, no_summary=summary is False)
 
 
 class _EvalProgress:
@@ -91,7 +92,11 @@ class _EvalProgress:
     default=None,
     help="Per-segment scores (segment and trend metrics). Default: on; off with --labels-only.",
 )
-@click.option("--no-summary", is_flag=True, help="Skip summary, resolution and recommendations (no resolution metric).")
+@click.option(
+    "--summary/--no-summary",
+    default=None,
+    help="Summary, resolution and recommendations (resolution metric). Default: on; off with --labels-only.",
+)
 @click.option(
     "--audio", is_flag=True, help="Also speak the calls marked for audio (espeak-ng + sox) and analyze the recordings."
 )
@@ -113,7 +118,7 @@ def eval_command(
     thresholds: Path | None,
     labels_only: bool,
     segments: bool | None,
-    no_summary: bool,
+    summary: bool | None,
     audio: bool,
     calibrate: bool,
     no_lexicon: bool,
@@ -141,7 +146,7 @@ def eval_command(
         check=check,
         thresholds=thresholds,
         explain=not labels_only,
-        parts=eval_parts(labels_only, segments, no_summary),
+        parts=eval_parts(labels_only, segments, summary),
         audio=audio,
         calibrate=calibrate,
         use_cache=not no_cache,

@@ -172,19 +172,20 @@ def test_view_options_that_do_not_fit_are_usage_errors(tmp_path: Path, args: lis
     [
         ({}, ("segments", "summary")),
         ({"segments": False}, ("summary",)),
-        ({"no_summary": True}, ("segments",)),
+        ({"summary": False}, ("segments",)),
         ({"labels_only": True}, ()),
         ({"labels_only": True, "segments": True}, ("segments",)),
-        ({"labels_only": True, "segments": True, "no_summary": True}, ("segments",)),
+        ({"labels_only": True, "segments": True, "summary": False}, ("segments",)),
+        ({"labels_only": True, "summary": True}, ("summary",)),
     ],
 )
 def test_eval_flags_choose_the_analysis_parts(flags: dict[str, bool], parts: tuple[str, ...]) -> None:
     """--labels-only asks no optional part; --segments adds the segment scores back (the gate's
-    dailydialog-service run: labels and segments, no evidence)."""
+    dailydialog-service run: labels and segments, no evidence), --summary the summary and resolution."""
     from llm_sentiment.cli.eval import eval_parts
 
-    given = {"labels_only": False, "segments": None, "no_summary": False, **flags}
-    assert eval_parts(given["labels_only"], given["segments"], given["no_summary"]) == parts
+    given = {"labels_only": False, "segments": None, "summary": None, **flags}
+    assert eval_parts(given["labels_only"], given["segments"], given["summary"]) == parts
 
 
 def test_a_folder_of_calls_is_a_backlog_with_its_throughput(tmp_path: Path, scripted_llm: CliParts) -> None:
