@@ -210,7 +210,7 @@ class Analyzer:
         summary, resolution, recommendations = None, None, []
         if "summary" in parts:
             with run.stage("summary"):
-                judged = (("the customer", results["customer"].label), ("the agent", results["agent"].label))
+                judged = (("customer", results["customer"].label), ("agent", results["agent"].label))
                 summary, resolution = self._summary_and_resolution(scope, judged, run)
                 recommendations = self._recommendations(scope, findings(timeline, scored, metrics), run)
         return Analysis(
@@ -381,8 +381,7 @@ class Analyzer:
         """Claims no line shows, and claims that give someone a feeling their judged label rules out."""
         checked = self._ask(SUPPORT, Situation(scope=scope, claims=claims), run, again=again)
         failed = unsupported(checked.value, claims, quote_menu(scope.lines))
-        labels = {whose.removeprefix("the "): label for whose, label in judged}
-        return [*failed, *(c for c in contradicting(claims, labels) if c not in failed)]
+        return [*failed, *(c for c in contradicting(claims, dict(judged)) if c not in failed)]
 
     def _reask_summary(
         self,

@@ -70,21 +70,22 @@ def contradicting(claims: Iterable[Claim], judged: dict[str, str]) -> list[Claim
 
 
 def _feelings(sentence: str) -> list[tuple[str, bool]]:
+    """Each feeling word as (whose, pleased)."""
     people = [(m.start(), m.end(), "customer" if m.group(1) else "agent") for m in _PERSON.finditer(sentence)]
+    if not people:
+        return []
     found = []
     for match in _FEELING.finditer(sentence):
-        if not people:
-            break
-
-        def words_apart(person: tuple[int, int, str], at: re.Match[str] = match) -> tuple[int, bool]:
-            start, end, _ = person
-            between = sentence[end : at.start()] if end <= at.start() else sentence[at.end() : start]
-            return len(between.split()), start > at.start()  # ties go to the person named before
-
-        who = min(people, key=words_apart)[2]
+        who = min(people, key=lambda person: _words_apart(sentence, person[:2], match.span()))[2]
         negated = any(_NEGATION.search(word) for word in sentence[: match.start()].split()[-3:])
         found.append((who, bool(match.group(1)) != negated))
     return found
+
+
+def _words_apart(sentence: str, person: tuple[int, int], word: tuple[int, int]) -> tuple[int, bool]:
+    """How many words lie between a person's mention and a word; on a tie the mention before it wins."""
+    between = sentence[person[1] : word[0]] if person[1] <= word[0] else sentence[word[1] : person[0]]
+    return len(between.split()), person[0] > word[0]
 
 
 def _rules_out(label: str, pleased: bool) -> bool:

@@ -88,7 +88,7 @@ class Situation:
     claims: tuple[Claim, ...] = ()
     rejected: Rejected | None = None
     judged: tuple[tuple[str, str], ...] = ()
-    """What the analysis already judged, ``(whose, label)``: the summary must not contradict it."""
+    """What the analysis already judged, ``(role, label)``: the summary must not contradict it."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ SUMMARY = Question(
     output=SummaryAnswer,
     max_tokens=_tokens(360),
     schema=lambda s: summary_schema(quote_menu(s.scope.lines).ids),
-    variables=lambda s: {"judged": [{"whose": whose, "label": label} for whose, label in s.judged]},
+    variables=lambda s: {"judged": [{"whose": f"the {role}", "label": label} for role, label in s.judged]},
     check=lambda answer, s: _anyone(answer.quotes, s) or sentence_count_problem(answer.summary, "summary", 2, 4),
 )
 RESOLUTION = Question(
