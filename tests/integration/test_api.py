@@ -359,9 +359,9 @@ def test_no_error_body_names_a_server_path(tmp_path: Path, spoken_call: Any) -> 
     the server's own files are broken, the error bodies say nothing of where it keeps its files."""
     prompts = tmp_path / "prompts"
     shutil.copytree(REPO / "llm_sentiment" / "prompts", prompts)
-    (prompts / "v8").mkdir()
-    (prompts / "v8" / "version.yaml").write_text("extends: v5\n")
-    (prompts / "v8" / "agent_sentiment.j2").write_text("no front matter\n")  # refused when chosen
+    (prompts / "v98").mkdir()
+    (prompts / "v98" / "version.yaml").write_text("extends: v5\n")
+    (prompts / "v98" / "agent_sentiment.j2").write_text("no front matter\n")  # refused when chosen
     (prompts / "v9").mkdir()
     (prompts / "v9" / "version.yaml").write_text("extends: v5\n")
     agent = (prompts / "v6" / "agent_sentiment.j2").read_text()
@@ -372,7 +372,7 @@ def test_no_error_body_names_a_server_path(tmp_path: Path, spoken_call: Any) -> 
         failed = submit(client, prompts="v9").json()["job_id"]  # fails rendering its agent question
         assert api.wait(failed)["error"]["code"] == "prompt.invalid"
         responses = [
-            submit(client, prompts="v8"),
+            submit(client, prompts="v98"),
             client.get(f"/v1/jobs/{failed}"),
             client.get(f"/v1/analysis/{failed}"),
             client.get(f"/v2/transcript/{failed}"),
