@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -37,7 +37,15 @@ from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.analysis.result import Analysis
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.evals.synth.scripted_calls import as_transcript, scripted_call
-from llm_sentiment.llm.base import LLMClient, LLMRequest, LLMResponse
+from llm_sentiment.llm.base import (
+    LLMClient,
+    LLMRequest,
+    LLMResponse,
+    SlotRequest,
+    SlotResponse,
+    SlotScoring,
+    WrapperLLM,
+)
 from llm_sentiment.llm.fallback import FallbackLLM
 from llm_sentiment.settings import Settings
 from llm_sentiment.wiring import build_router, load_call
@@ -47,28 +55,41 @@ STAGES = ("transcription", "load", "segments", "notes", "roles", "summary")
 SLOWEST = 5
 
 
-class ColdLLM:
+class ColdLLM(WrapperLLM):
     """Resets every loaded llama.cpp context before each question: no prefix is ever reused."""
 
     def __init__(self, router: FallbackLLM) -> None:
+        super().__init__(router)
         self.router = router
 
-    def complete(self, request: LLMRequest) -> LLMResponse:
+    def _reset(self) -> None:
         for model in self.router.local._models.values():
             model.reset()
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        self._reset()
         return self.router.complete(request)
 
+    def score_slots(self, request: SlotRequest) -> SlotResponse:
+        self._reset()
+        return cast(SlotScoring, self.router).score_slots(request)
 
-class Recording:
-    """Every request the analysis sends, kept to count what the floor must still read."""
+
+class Recording(WrapperLLM):
+    """Every request the analysis sends (questions and label-slot readings), kept to count what the floor
+    must still read."""
 
     def __init__(self, inner: LLMClient) -> None:
-        self.inner = inner
-        self.requests: list[LLMRequest] = []
+        super().__init__(inner)
+        self.requests: list[LLMRequest | SlotRequest] = []
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         self.requests.append(request)
         return self.inner.complete(request)
+
+    def score_slots(self, request: SlotRequest) -> SlotResponse:
+        self.requests.append(request)
+        return cast(SlotScoring, self.inner).score_slots(request)
 
 
 def _speeds(settings: Settings, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
@@ -99,7 +120,11 @@ def _speeds(settings: Settings, prompt_tokens: int = 512, generated: int = 64) -
 
 
 def _floor(
-    requests: list[LLMRequest], analysis: Analysis, stages: dict[str, float], speeds: tuple[float, float], count: Any
+    requests: list[LLMRequest | SlotRequest],
+    analysis: Analysis,
+    stages: dict[str, float],
+    speeds: tuple[float, float],
+    count: Any,
 ) -> dict[str, float]:
     """Seconds the least possible work takes: transcription as measured, the call's transcript read once (the
     shared system prefix), and each question's own words (its text less any transcript lines it copies) and

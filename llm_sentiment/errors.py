@@ -304,6 +304,14 @@ class InvalidGrammarError(ModelOutputError):
     exit_code = 31
 
 
+class SlotsUnsupportedError(ModelOutputError):
+    """The model cannot read label slots (no chat template in its file, labels sharing a first token): the
+    segment scorer asks it batch questions instead, so a user only meets this from a direct call."""
+
+    code = "llm.no_slots"
+    exit_code = 32
+
+
 class NativeCrashError(LLMSentimentError):
     """The child process running native code died mid-request; the next request starts a fresh one."""
 

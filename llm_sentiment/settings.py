@@ -31,6 +31,7 @@ class AnalysisOptions(BaseModel):
     max_reasks: int
     max_quotes: int
     segment_batch_size: int
+    segment_slots: bool
     split_words: int
     context_window: int
     window_overlap: float
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     max_quotes: int = Field(3, ge=1, le=10)
     interruption_min_overlap: float = Field(0.5, ge=0, description="Seconds of overlap that make an interruption.")
     segment_batch_size: int = Field(8, ge=1, le=32, description="Lines scored per per-segment sentiment question.")
+    segment_slots: bool = Field(
+        True,
+        description="Read per-segment labels from label slots when the model can (embedded models); false asks "
+        "batch questions, as other providers are asked.",
+    )
     split_words: int = Field(25, ge=1, description="Turns longer than this many words are scored sentence by sentence.")
     context_tokens: int | None = Field(
         None, ge=1024, description="The model's context in tokens, for windowing long calls (default: n_ctx)."
@@ -166,6 +172,7 @@ class Settings(BaseSettings):
             max_reasks=self.max_reasks,
             max_quotes=self.max_quotes,
             segment_batch_size=self.segment_batch_size,
+            segment_slots=self.segment_slots,
             split_words=self.split_words,
             context_window=self.context_window,
             window_overlap=self.window_overlap,

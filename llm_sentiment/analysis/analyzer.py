@@ -103,20 +103,31 @@ class Analyzer:
         self.thresholds = Thresholds(options.positive_threshold, options.negative_threshold)
 
     def thresholds_for(self, target: str) -> Thresholds:
-        """Thresholds set in the environment win; then the prompt version's calibration for this model."""
+        """Thresholds set in the environment win; then the prompt version's calibration for this model.
+
+        The ``segment`` band is fitted on labels read from slots: batch answers keep the default band."""
         calibration = self.prompts.calibration
         if self.options.thresholds_given or calibration is None:
             return self.thresholds
+        if target == "segment" and not self.reads_slots:
+            return self.thresholds
         return calibration.thresholds(self.model, target) or self.thresholds
+
+    @property
+    def reads_slots(self) -> bool:
+        """Per-segment labels come from label slots (``segments``): set, and the model can."""
+        reads = getattr(self.llm, "reads_slots", None)
+        return self.options.segment_slots and callable(reads) and bool(reads(self.model))
 
     def _scorer(self) -> SegmentScorer:
         return SegmentScorer(
             self.llm,
             self.prompts,
             model=self.model,
-            thresholds=self.thresholds,
+            thresholds=self.thresholds_for("segment"),
             batch_size=self.options.segment_batch_size,
             max_reasks=self.options.max_reasks,
+            slots=self.reads_slots,
         )
 
     def _lines(self, transcript: Transcript) -> list[Unit]:
@@ -191,7 +202,9 @@ class Analyzer:
         else:
             scored, scope, windows = self._read_in_windows(transcript, plans, lines, run)
         metrics = behavioral(transcript, self.options.interruption_min_overlap)
-        timeline = build_timeline(scored, self.thresholds, self.options.trend_threshold, transcript.duration)
+        timeline = build_timeline(
+            scored, self.thresholds_for("segment"), self.options.trend_threshold, transcript.duration
+        )
         if timeline is not None and timeline.time_basis == "estimated":
             run.warnings.append(
                 Warning(

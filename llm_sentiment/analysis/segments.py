@@ -1,5 +1,12 @@
 """Per-segment sentiment, scored in batches against the call's shared prefix.
 
+A model that reads label slots (the embedded llama.cpp models, ``SlotScoring``) is not asked to write
+anything: after the shared prefix and the ``segment_slots`` question, its answer is forced to be the
+lines themselves, each ending in `` ->``, and the label is read from its next-token distribution there
+(then the likeliest label is appended, so later lines read like an answer in progress). That costs one
+read of the lines and no decoding; a 10-minute call's segments take about a fifth of the batch
+questions' time (``bench/end_to_end.py``). Every other model gets batch questions:
+
 A batch question copies its lines with their segment ids (``[7]``, or ``[7.2]`` for the second
 sentence of a split turn) after the shared system message, which already holds the whole
 transcript in the KV cache: the model reads each line among the turns around it, and the copy
@@ -15,13 +22,14 @@ logprobs is asked for a confidence per line instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from llm_sentiment.ask.answers import Label, LabelAnswer
+from llm_sentiment.ask.answers import LABELS, Label, LabelAnswer
 from llm_sentiment.ask.asking import Provenance
 from llm_sentiment.ask.calibration import Thresholds
-from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.errors import InvalidAnswerError
-from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.ask.prompts import PromptSet, as_data
+from llm_sentiment.errors import InvalidAnswerError, ProviderError, SlotsUnsupportedError
+from llm_sentiment.llm.base import ChatMessage, LLMClient, SlotRequest, SlotScoring
 from llm_sentiment.transcript.units import Unit
 
 from .long_calls import estimate_tokens
@@ -30,6 +38,11 @@ from .result import SegmentSentiment, Warning
 from .scoring import Scored, from_model, from_probabilities, keyed_label_probabilities
 
 _BATCH_LINE_TOKENS = 640
+SLOT_TEMPLATE = "segment_slots"
+SLOT_MARK = " ->"
+_SLOT_BATCH_LINES = 64
+"""Lines per slot request (and at most ``_BATCH_LINE_TOKENS`` of them): each request is one deadline and one
+progress step, and the lines of one request see the labels of the lines before them."""
 _REASK_TOKENS = 60
 """The complaint a re-ask appends, besides the ids it names."""
 
@@ -50,6 +63,7 @@ class SegmentScorer:
         thresholds: Thresholds,
         batch_size: int,
         max_reasks: int,
+        slots: bool,
     ) -> None:
         self.llm = llm
         self.prompts = prompts
@@ -59,15 +73,19 @@ class SegmentScorer:
         self.max_reasks = max_reasks
         self.with_confidence = False
         """Set once a provider answers without logprobs: later batches ask for a confidence per line."""
+        self.slots = slots
+        """Read label slots (see the module docstring); cleared when the model turns out unable to."""
 
-    def batches(self, units: list[Unit]) -> list[list[Unit]]:
-        """Runs of at most ``batch_size`` lines and ``_BATCH_LINE_TOKENS`` tokens (at least one line)."""
+    def batches(self, units: list[Unit], size: int | None = None) -> list[list[Unit]]:
+        """Runs of at most ``size`` lines (default: ``_SLOT_BATCH_LINES`` when reading slots, else
+        ``batch_size``) and ``_BATCH_LINE_TOKENS`` tokens (at least one line)."""
+        size = size or (_SLOT_BATCH_LINES if self.slots else self.batch_size)
         batches: list[list[Unit]] = []
         current: list[Unit] = []
         used = 0
         for unit in units:
             tokens = _line_tokens(unit)
-            if current and (len(current) >= self.batch_size or used + tokens > _BATCH_LINE_TOKENS):
+            if current and (len(current) >= size or used + tokens > _BATCH_LINE_TOKENS):
                 batches.append(current)
                 current, used = [], 0
             current.append(unit)
@@ -82,7 +100,8 @@ class SegmentScorer:
         instructions = estimate_tokens(self.prompts[SEGMENTS.template].render(lines=[], with_confidence=True))
         answer = batch_max_tokens(keys, with_confidence=True)
         reasks = self.max_reasks * (answer + _REASK_TOKENS + estimate_tokens(", ".join(keys)))
-        return instructions + _BATCH_LINE_TOKENS + answer + reasks
+        slots = estimate_tokens(self.prompts[SLOT_TEMPLATE].render(first="99999.9")) + 4 * _SLOT_BATCH_LINES
+        return max(instructions + answer + reasks, slots) + _BATCH_LINE_TOKENS
 
     def score(
         self,
@@ -94,10 +113,60 @@ class SegmentScorer:
     ) -> list[SegmentSentiment]:
         scored: dict[int, SegmentSentiment] = {}
         for batch in self.batches(units):
-            scored.update(self._batch(scope, batch, provenance, warnings))
+            if self.slots:
+                scored.update(self._read_slots(scope, batch, provenance, warnings))
+            if any(u.id not in scored for u in batch):
+                for questions in self.batches([u for u in batch if u.id not in scored], self.batch_size):
+                    scored.update(self._batch(scope, questions, provenance, warnings))
             if progress:
                 progress(SEGMENT_QUESTION_ID)
         return [scored[u.id] for u in units]
+
+    def _read_slots(
+        self, scope: Scope, units: list[Unit], provenance: list[Provenance], warnings: list[Warning]
+    ) -> dict[int, SegmentSentiment]:
+        """The batch's labels from slots; empty (the batch is then asked as questions) when the model cannot
+        read them (never again for this call) or its provider fails (this batch only, so a fallback model
+        answers it)."""
+        template = self.prompts[SLOT_TEMPLATE]
+        system = self.prompts.system_for(SLOT_TEMPLATE, scope.system)
+        request = SlotRequest(
+            model=self.model,
+            messages=[system, ChatMessage(role="user", content=template.render(first=units[0].key))],
+            lines=[slot_line(u) for u in units],
+            labels=list(LABELS),
+        )
+        try:
+            response = cast(SlotScoring, self.llm).score_slots(request)
+        except SlotsUnsupportedError as exc:
+            self.slots = False
+            warnings.append(Warning(code="segments.no_slots", question_id=SEGMENT_QUESTION_ID, message=exc.message))
+            return {}
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            warnings.append(Warning(code="segments.no_slots", question_id=SEGMENT_QUESTION_ID, message=exc.message))
+            return {}
+        provenance.append(
+            Provenance(
+                question_id=SEGMENT_QUESTION_ID,
+                template_id=template.meta.id,
+                template_version=template.meta.version,
+                template_hash=template.sha256[:16],
+                model_requested=self.model,
+                model_used=response.model,
+                cache_hit=response.cache_hit,
+                prompt_tokens=response.prompt_tokens,
+                completion_tokens=0,
+                latency_s=response.latency_s,
+                window=scope.window,
+                segment_ids=sorted({u.segment.id for u in units}),
+            )
+        )
+        return {
+            unit.id: _sentiment(unit, from_probabilities(_labelled(probabilities), self.thresholds))
+            for unit, probabilities in zip(units, response.probabilities, strict=True)
+        }
 
     def _batch(
         self,
@@ -168,6 +237,15 @@ class SegmentScorer:
         if isinstance(value, LabelAnswer):
             return from_model(label, value.confidence, self.thresholds)
         return None
+
+
+def slot_line(unit: Unit) -> str:
+    """A line as the slot answer copies it: ``[7.2] CUSTOMER: words ->`` (the label is read after the arrow)."""
+    return f"[{unit.key}] {(unit.segment.role or 'unknown').upper()}: {as_data(unit.text)}{SLOT_MARK}"
+
+
+def _labelled(probabilities: dict[str, float]) -> dict[Label, float]:
+    return {label: round(float(probabilities.get(label, 0.0)), 4) for label in LABELS}
 
 
 def _sentiment(unit: Unit, scored: Scored) -> SegmentSentiment:

@@ -40,6 +40,10 @@ class BatchLabels(RootModel[dict[str, Label | LabelAnswer]]):
     values for providers that return no logprobs."""
 
 
+class SlotLabels(RootModel[list[Label]]):
+    """One label per line, in order, read from label slots rather than written (``analysis.segments``)."""
+
+
 class SummaryAnswer(BaseModel):
     summary: str = Field(min_length=1)
     quotes: list[str] = Field(min_length=1)
@@ -86,6 +90,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
         EvidenceAnswer,
         FreeTextAnswer,
         BatchLabels,
+        SlotLabels,
         SummaryAnswer,
         ResolutionAnswer,
         SupportAnswer,

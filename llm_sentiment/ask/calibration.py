@@ -41,12 +41,15 @@ class Calibration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     fitted_on: str = Field(description="What the bands were fitted on, e.g. 'callcenter dev split, 30 calls'.")
-    models: dict[str, dict[str, Band]] = Field(description="model group -> target (customer/agent/overall) -> band.")
+    models: dict[str, dict[str, Band]] = Field(
+        description="model group -> target (customer/agent/overall; segment: a line's own label as read from "
+        "label slots, batch answers keeping the default band) -> band."
+    )
 
     @model_validator(mode="after")
     def _known_targets(self) -> Calibration:
         for model, targets in self.models.items():
-            unknown = set(targets) - {"customer", "agent", "overall"}
+            unknown = set(targets) - {"customer", "agent", "overall", "segment"}
             if unknown:
                 raise ValueError(f"{model}: unknown targets {sorted(unknown)}")
         return self

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from llm_sentiment.ask.answers import LABELS, Label
 from llm_sentiment.ask.calibration import Band, Thresholds
-from llm_sentiment.evals.cases import TARGETS, CaseResult, TargetKey
+from llm_sentiment.evals.cases import TARGETS, BandKey, CaseResult, TargetKey
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
 from llm_sentiment.evals.metrics.f1 import macro_f1
 
@@ -66,14 +66,29 @@ def fit_band_across(groups: Sequence[Scored]) -> FittedBand:
     return FittedBand(positive=best[3], negative=best[2], dev_macro_f1=round(best[0], 4), dev_calls=calls)
 
 
-def fit(cases: Sequence[CaseResult]) -> dict[TargetKey, FittedBand]:
-    """Per target, from the dev cases that have a score."""
+def fit(cases: Sequence[CaseResult]) -> dict[BandKey, FittedBand]:
+    """Per target (and for segments), from the dev cases that have a score."""
     return fit_across([cases])
 
 
-def fit_across(datasets: Sequence[Sequence[CaseResult]]) -> dict[TargetKey, FittedBand]:
-    """Per target, from the dev cases of each dataset that labels it (``fit_band_across``)."""
-    return {key: fit_band_across([_scored(cases, key) for cases in datasets]) for key in TARGETS}
+def fit_across(datasets: Sequence[Sequence[CaseResult]]) -> dict[BandKey, FittedBand]:
+    """Per target, from the dev cases of each dataset that labels it (``fit_band_across``); ``segment`` from
+    the dev turns of each dataset with segment labels (each turn one example)."""
+    fitted: dict[BandKey, FittedBand] = {
+        key: fit_band_across([_scored(cases, key) for cases in datasets]) for key in TARGETS
+    }
+    fitted["segment"] = fit_band_across([_segment_scored(cases) for cases in datasets])
+    return fitted
+
+
+def _segment_scored(cases: Sequence[CaseResult]) -> Scored:
+    pairs = [
+        pair
+        for c in cases
+        if c.split == "dev" and c.error is None and c.gold_segments and c.segment_scores
+        for pair in zip(c.gold_segments, c.segment_scores, strict=True)
+    ]
+    return [gold for gold, _ in pairs], [score for _, score in pairs]
 
 
 def _scored(cases: Sequence[CaseResult], key: TargetKey) -> Scored:

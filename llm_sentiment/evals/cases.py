@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from llm_sentiment.analysis.result import Analysis, SegmentSentiment, Sentiment
+from llm_sentiment.analysis.result import Analysis, SegmentSentiment, Sentiment, Tally
 from llm_sentiment.analysis.timeline import Placed, place, tally
 from llm_sentiment.ask.answers import Label
 from llm_sentiment.ask.answers import Resolution as FoundResolution
@@ -21,6 +21,9 @@ from llm_sentiment.transcript.model import Transcript
 
 TargetKey = Literal["customer", "agent", "overall"]
 TARGETS: tuple[TargetKey, ...] = ("customer", "agent", "overall")
+BandKey = Literal[TargetKey, "segment"]
+BAND_KEYS: tuple[BandKey, ...] = (*TARGETS, "segment")
+"""What has a score band: the three targets, and a segment's own label."""
 Source = Literal["text", "audio"]
 
 
@@ -71,6 +74,7 @@ class CaseResult(BaseModel):
     predicted_resolution: Resolution | None = None
     gold_segments: list[Label] | None = None
     predicted_segments: list[Label] | None = None
+    segment_scores: list[float] | None = Field(None, description="Each turn's score (its sentences' weighted mean).")
     questions: list[QuestionRecord] = Field(default_factory=list)
     wall_s: float = 0.0
     error: CaseError | None = None
@@ -135,26 +139,27 @@ _RESOLUTIONS: dict[FoundResolution, Resolution] = {
 middle rating also covers an outcome its annotators could not call)."""
 
 
-def segment_labels(analysis: Analysis, thresholds: Thresholds) -> list[Label] | None:
-    """One label per transcript segment (a split turn's sentences tallied back, weighted by time);
-    None when the analysis has no per-segment scores."""
-    return turn_labels(analysis.segments, analysis.transcript, thresholds)
-
-
-def turn_labels(scored: list[SegmentSentiment], transcript: Transcript, thresholds: Thresholds) -> list[Label] | None:
+def turn_tallies(scored: list[SegmentSentiment], transcript: Transcript, thresholds: Thresholds) -> list[Tally] | None:
+    """One label and score per transcript segment (a split turn's sentences tallied back, weighted by time);
+    None when there are no per-segment scores."""
     if not scored:
         return None
     placed, _ = place(scored)
     by_segment: dict[int, list[Placed]] = {}
     for p in placed:
         by_segment.setdefault(p.segment.segment_id, []).append(p)
-    labels: list[Label] = []
+    tallies: list[Tally] = []
     for segment in transcript.segments:
         merged = tally(((p.segment, p.weight) for p in by_segment.get(segment.id, [])), thresholds)
         if merged is None:
             return None
-        labels.append(merged.label)
-    return labels
+        tallies.append(merged)
+    return tallies
+
+
+def _with_segments(case: CaseResult, tallies: list[Tally] | None) -> None:
+    case.predicted_segments = [t.label for t in tallies] if tallies is not None else None
+    case.segment_scores = [t.score for t in tallies] if tallies is not None else None
 
 
 def score_analysis(
@@ -198,7 +203,7 @@ def score_analysis(
                 case.targets[key] = case.targets[key].model_copy(update={"predicted_trend": trend.direction})
     if analysis.resolution is not None:
         case.predicted_resolution = _RESOLUTIONS[analysis.resolution.status]
-    case.predicted_segments = segment_labels(analysis, thresholds)
+    _with_segments(case, turn_tallies(analysis.segments, analysis.transcript, thresholds))
     case.questions = _records(analysis.provenance)
     case.wall_s = round(wall_s, 3)
     return case
@@ -216,7 +221,7 @@ def score_segments(
     """A call whose gold is per-segment only, scored from the segment questions alone (no role questions)."""
     segments, provenance = scored
     case = empty_case(call, config, source)
-    case.predicted_segments = turn_labels(segments, transcript, thresholds)
+    _with_segments(case, turn_tallies(segments, transcript, thresholds))
     case.questions = _records(provenance)
     case.wall_s = round(wall_s, 3)
     return case

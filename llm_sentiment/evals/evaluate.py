@@ -19,7 +19,7 @@ from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity
 from llm_sentiment.evals.calibrate import FittedBand, fit
-from llm_sentiment.evals.cases import CaseResult, TargetKey
+from llm_sentiment.evals.cases import BandKey, CaseResult
 from llm_sentiment.evals.dataset import DEFAULT_DATASET, Dataset, EvalCall, Split, load_dataset
 from llm_sentiment.evals.gate import Failure, Thresholds, check, load_thresholds, section_name
 from llm_sentiment.evals.report import render_markdown
@@ -96,7 +96,7 @@ def prepare(request: EvalRequest, settings: Settings) -> tuple[list[EvalCall], D
 
 
 def calibration_files(
-    fitted: dict[str, dict[TargetKey, FittedBand]], configs: list[EvalConfig], info: DatasetInfo
+    fitted: dict[str, dict[BandKey, FittedBand]], configs: list[EvalConfig], info: DatasetInfo
 ) -> dict[str, str]:
     """One ``calibration.yaml`` per prompt version, with a block per model, ready to copy into the prompt version."""
     by_version: dict[str, dict[str, dict[str, Band]]] = {}

@@ -15,7 +15,7 @@ from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
 from llm_sentiment.evals.calibrate import FittedBand
-from llm_sentiment.evals.cases import CaseResult, TargetKey
+from llm_sentiment.evals.cases import BandKey, CaseResult, TargetKey
 from llm_sentiment.evals.dataset import SPLITS, Split
 from llm_sentiment.evals.metrics.summary import rate
 from llm_sentiment.evals.runner import EvalConfig
@@ -44,13 +44,13 @@ class ConfigResult(BaseModel):
     kind: Literal["llm", "baseline"]
     prompts: str | None
     model: str | None
-    bands: dict[TargetKey, Band] | None = Field(None, description="Score bands the pipeline used, per target.")
+    bands: dict[BandKey, Band] | None = Field(None, description="Score bands the pipeline used, per target.")
     slices: dict[str, SliceMetrics] = Field(
         description="'all' (the whole selection, as text transcripts), 'dev', 'test'; "
         "'audio' (the calls marked for audio, spoken and transcribed)."
     )
     tags: dict[str, TagMetrics]
-    calibration: dict[TargetKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
+    calibration: dict[BandKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
 
 
 class Results(BaseModel):
@@ -94,8 +94,8 @@ def build(
     *,
     explain: bool,
     parts: Sequence[AnalysisPart] = (),
-    bands: dict[str, dict[TargetKey, Band]] | None = None,
-    calibration: dict[str, dict[TargetKey, FittedBand]] | None = None,
+    bands: dict[str, dict[BandKey, Band]] | None = None,
+    calibration: dict[str, dict[BandKey, FittedBand]] | None = None,
 ) -> Results:
     rows = []
     for config in configs:

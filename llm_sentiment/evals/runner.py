@@ -24,12 +24,13 @@ from llm_sentiment.errors import InvalidAnswerError, LLMSentimentError, SetupErr
 from llm_sentiment.evals.audio import render
 from llm_sentiment.evals.baseline import BASELINE_ID, Polarity, score_baseline
 from llm_sentiment.evals.cases import (
+    BAND_KEYS,
     TARGETS,
+    BandKey,
     CaseError,
     CaseResult,
     QuestionRecord,
     Source,
-    TargetKey,
     empty_case,
     score_analysis,
     score_segments,
@@ -88,7 +89,7 @@ class _Silent:
 @dataclass
 class RunOutcome:
     cases: list[CaseResult]
-    bands: dict[str, dict[TargetKey, Band]] = field(default_factory=dict)
+    bands: dict[str, dict[BandKey, Band]] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
     cost: Callable[[str, int, int], float | None] = field(default=lambda _model, _prompt, _completion: None)
@@ -198,7 +199,7 @@ def run(
                     tick.step(f"{config.id} {call.id}")
                 continue
             analyzer = analyzers[config.id]
-            used = {key: analyzer.thresholds_for(key) for key in TARGETS}
+            used = {key: analyzer.thresholds_for(key) for key in BAND_KEYS}
             outcome.bands[config.id] = {key: Band(positive=t.positive, negative=t.negative) for key, t in used.items()}
             runs: list[tuple[EvalCall, Transcript | CaseError, Source]] = [(c, loaded[c.id], "text") for c in calls]
             runs += [(c, spoken[c.id], "audio") for c in calls if c.id in spoken]
@@ -212,7 +213,13 @@ def run(
                     elapsed = time.perf_counter() - started
                     record(
                         score_segments(
-                            call, config.id, transcript, (segments, provenance), elapsed, analyzer.thresholds, source
+                            call,
+                            config.id,
+                            transcript,
+                            (segments, provenance),
+                            elapsed,
+                            analyzer.thresholds_for("segment"),
+                            source,
                         )
                     )
                     for question in provenance:
@@ -236,7 +243,11 @@ def run(
                         tick.step(f"{config.id} {call.id}")
                     continue
                 elapsed = time.perf_counter() - started
-                record(score_analysis(call, config.id, analysis, elapsed, source, thresholds=analyzer.thresholds))
+                record(
+                    score_analysis(
+                        call, config.id, analysis, elapsed, source, thresholds=analyzer.thresholds_for("segment")
+                    )
+                )
     finally:
         if cache is not None:
             outcome.cache_hits, outcome.cache_misses = cache.hits, cache.misses

@@ -55,6 +55,41 @@ class LLMClient(Protocol):
     def complete(self, request: LLMRequest) -> LLMResponse: ...
 
 
+class SlotRequest(BaseModel):
+    """Label many lines in one pass: after ``messages``, the answer is forced to be ``lines``, each followed
+    by a slot where the model's next-token distribution over ``labels`` is read, then the likeliest label.
+
+    No answer is generated, so the cost is reading the lines once (a model able to keep its KV cache reads
+    the shared prefix of ``messages`` only once per call)."""
+
+    model: str
+    messages: list[ChatMessage]
+    lines: list[str] = Field(min_length=1, description="Each line's forced text, up to its slot.")
+    labels: list[str] = Field(min_length=2, description="What a slot chooses among; each starts with its own token.")
+
+    def cache_key(self) -> str:
+        payload = self.model_dump(mode="json")
+        return hashlib.sha256(
+            json.dumps(["slots", payload], sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+
+
+class SlotResponse(BaseModel):
+    model: str = Field(description="The model group that answered.")
+    probabilities: list[dict[str, float]] = Field(description="Per line, the distribution over the labels.")
+    prompt_tokens: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+
+
+class SlotScoring(Protocol):
+    """What a client offers when some of its models read label slots (``SlotRequest``); the embedded ones do."""
+
+    def reads_slots(self, model: str) -> bool: ...
+
+    def score_slots(self, request: SlotRequest) -> SlotResponse: ...
+
+
 class WrapperLLM:
     """A client around another: it handles what it overrides and forwards everything else (``preload``,
     ``cost``, ...), so no caller ever unwraps a wrapper to reach what it wraps."""
@@ -102,3 +137,26 @@ class LocalModels(Protocol):
     def generate(
         self, name: str, params: dict[str, Any], messages: list[dict[str, str]], sampling: Sampling
     ) -> Generation: ...
+
+    def score_slots(
+        self,
+        name: str,
+        params: dict[str, Any],
+        messages: list[dict[str, str]],
+        slots: Slots,
+    ) -> SlotScores: ...
+
+
+class Slots(BaseModel):
+    """A ``SlotRequest``'s forced lines and labels, and the seconds it may take, as the model's process gets them."""
+
+    lines: list[str]
+    labels: list[str]
+    seconds: float | None = None
+
+
+class SlotScores(BaseModel):
+    """What the model's process reads: per line, the distribution over the labels; and the tokens it took in."""
+
+    probabilities: list[dict[str, float]]
+    prompt_tokens: int

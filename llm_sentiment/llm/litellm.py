@@ -21,9 +21,10 @@ from llm_sentiment.errors import (
     ProviderRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    SlotsUnsupportedError,
 )
 
-from .base import LLMRequest, LLMResponse, LocalModels, Sampling, TokenLogprob
+from .base import LLMRequest, LLMResponse, LocalModels, Sampling, SlotRequest, SlotResponse, Slots, TokenLogprob
 from .config import LOCAL_PROVIDER, RouterConfig
 
 
@@ -201,6 +202,37 @@ class RouterClient:
         if deployment is not None:
             name = str(deployment.litellm_params["model"]).split("/", 1)[1]
             self.local.load(name, deployment.litellm_params)
+
+    def reads_slots(self, model: str) -> bool:
+        """Only the embedded models read label slots: a provider's API has no forced answer to read them from."""
+        return model in self._local
+
+    def score_slots(self, request: SlotRequest) -> SlotResponse:
+        """Straight to the embedded model (no LiteLLM call: slots are not a chat completion), with the router's
+        timeout as its deadline; the model's own errors (a crash, ``llm.no_slots``) come out unchanged."""
+        deployment = self._local.get(request.model)
+        if deployment is None:
+            raise SlotsUnsupportedError(f"{request.model}: only embedded models read label slots", model=request.model)
+        self.preload(request.model)
+        name = str(deployment.litellm_params["model"]).split("/", 1)[1]
+        started = time.monotonic()
+        try:
+            scores = self.local.score_slots(
+                name,
+                deployment.litellm_params,
+                [m.model_dump() for m in request.messages],
+                Slots(lines=request.lines, labels=request.labels, seconds=self.timeout),
+            )
+        except DeadlineExceededError:
+            raise ProviderTimeoutError(
+                f"{request.model}: no label slots within {self.timeout:.0f}s", model=request.model
+            ) from None
+        return SlotResponse(
+            model=request.model,
+            probabilities=scores.probabilities,
+            prompt_tokens=scores.prompt_tokens,
+            latency_s=round(time.monotonic() - started, 4),
+        )
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD for one answer of a model group: 0 for embedded models, else the deployment's own

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 import os
 import threading
 import time
@@ -24,9 +25,9 @@ import numpy.typing as npt
 
 from llm_sentiment._util.native_host import DeadlineExceededError, Emit, Handler, NativeHost
 from llm_sentiment.assets import ensure, get_asset
-from llm_sentiment.errors import ModelMissingError
+from llm_sentiment.errors import ModelMissingError, SlotsUnsupportedError
 
-from .base import Generation, Sampling
+from .base import Generation, Sampling, Slots, SlotScores
 from .grammar import GrammarChecker, to_gbnf
 
 ABORT_MARKER_ENV = "LLM_SENTIMENT_TEST_ABORT_ON"
@@ -87,6 +88,7 @@ class LocalModel:
             verbose=False,
         )
         self._grammars = GrammarChecker(self._llm._model.vocab)
+        self._formatter = _chat_formatter(self._llm)
         self._install_abort_callback()
 
     def _install_abort_callback(self) -> None:
@@ -154,6 +156,59 @@ class LocalModel:
             logprobs=self._logprobs(observer, generated, text) if observer else None,
         )
 
+    def score_slots(self, messages: list[dict[str, str]], slots: Slots) -> SlotScores:
+        """Read each forced line's label slot from the logits after it, and append the likeliest label.
+
+        The prompt is formatted as ``create_chat_completion`` formats it, so the tokens of a shared system
+        message are the ones earlier questions left in the KV cache and are not read again. Each line is
+        one ``eval`` (its label's tokens, a line break, then the next line): the slot's logits are those of
+        the last token evaluated, so no ``logits_all`` buffer is needed."""
+        if self._formatter is None:
+            raise SlotsUnsupportedError("this model's GGUF file has no chat template")
+        _abort_if_marked(messages)
+        label_tokens = [self._tokens(" " + label) for label in slots.labels]
+        firsts = [tokens[0] for tokens in label_tokens]
+        if len(set(firsts)) != len(firsts):
+            raise SlotsUnsupportedError("two labels start with the same token")
+        formatted = self._formatter(messages=messages)
+        prompt = self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        self._deadline = None if slots.seconds is None else time.monotonic() + slots.seconds
+        llm = self._llm
+        try:
+            kept = 0
+            for cached, wanted in zip(llm._input_ids.tolist(), prompt[:-1], strict=False):
+                if cached != wanted:
+                    break
+                kept += 1
+            llm.n_tokens = kept
+            pending = prompt[kept:]
+            distributions: list[dict[str, float]] = []
+            read = kept  # counted as read, as a chat completion counts the prompt it found in the cache
+            for line in slots.lines:
+                tokens = [*pending, *self._tokens(line)]
+                read += len(tokens)
+                llm.eval(tokens)
+                logits = np.ctypeslib.as_array(cast(Any, llm._ctx).get_logits(), shape=(llm.n_vocab(),))
+                chosen = np.asarray(logits[firsts], dtype=np.float64)
+                weights = np.exp(chosen - chosen.max())
+                weights /= weights.sum()
+                distributions.append({label: float(w) for label, w in zip(slots.labels, weights, strict=True)})
+                pending = [*label_tokens[int(np.argmax(weights))], *self._newline]
+        except RuntimeError as exc:
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise DeadlineExceededError(str(exc)) from exc
+            raise
+        finally:
+            self._deadline = None
+        return SlotScores(probabilities=distributions, prompt_tokens=read)
+
+    def _tokens(self, text: str) -> list[int]:
+        return [int(t) for t in self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)]
+
+    @functools.cached_property
+    def _newline(self) -> list[int]:
+        return self._tokens("\n")
+
     def _piece(self, token: int) -> str:
         return bytes(self._llm.detokenize([token])).decode("utf-8", errors="replace")
 
@@ -180,6 +235,22 @@ class LocalModel:
         return entries
 
 
+def _chat_formatter(llm: Any) -> Any:
+    """The formatter ``create_chat_completion`` uses for a GGUF file's own chat template; None without one."""
+    from llama_cpp import llama_chat_format
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if llm.chat_format != "chat_template.default" or not template:
+        return None
+    eos, bos = llm.token_eos(), llm.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+        stop_token_ids=[eos],
+    )
+
+
 def _abort_if_marked(messages: list[dict[str, str]]) -> None:
     """Fault injection for the crash-isolation tests: a request carrying the marker aborts this process."""
     marker = os.environ.get(ABORT_MARKER_ENV)
@@ -204,11 +275,16 @@ def _generate(args: dict[str, Any], _emit: Emit) -> dict[str, Any]:
     return dataclasses.asdict(generation)
 
 
+def _score_slots(args: dict[str, Any], _emit: Emit) -> dict[str, Any]:
+    return _loaded(args["spec"]).score_slots(args["messages"], Slots.model_validate(args["slots"])).model_dump()
+
+
 def host_handlers() -> dict[str, Handler]:
     """What the llm host process serves (``native_host``)."""
     return {
         "load": lambda args, _emit: _loaded(args["spec"]).spec.n_ctx,
         "generate": _generate,
+        "score_slots": _score_slots,
         "count_tokens": lambda args, _emit: _loaded(args["spec"]).count_tokens(args["text"]),
         "reset": lambda args, _emit: _loaded(args["spec"]).reset(),
     }
@@ -242,6 +318,14 @@ class HostedModel:
             timeout_s=None if sampling.seconds is None else sampling.seconds + _HOST_GRACE_S,
         )
         return Generation(**answer)
+
+    def score_slots(self, messages: list[dict[str, str]], slots: Slots) -> SlotScores:
+        answer = self._host.call(
+            "score_slots",
+            {"spec": self._args, "messages": messages, "slots": slots.model_dump(mode="json")},
+            timeout_s=None if slots.seconds is None else slots.seconds + _HOST_GRACE_S,
+        )
+        return SlotScores.model_validate(answer)
 
     def close(self) -> None:
         self._host.close()
@@ -280,6 +364,11 @@ class LocalModelPool:
         self, name: str, params: dict[str, Any], messages: list[dict[str, str]], sampling: Sampling
     ) -> Generation:
         return self.get(self.spec_for(name, params)).generate(messages, sampling)
+
+    def score_slots(
+        self, name: str, params: dict[str, Any], messages: list[dict[str, str]], slots: Slots
+    ) -> SlotScores:
+        return self.get(self.spec_for(name, params)).score_slots(messages, slots)
 
     def get(self, spec: LocalModelSpec) -> HostedModel:
         """The model's host process, started and the model loaded on first use."""

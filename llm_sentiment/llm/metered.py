@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from .base import LLMClient, LLMRequest, LLMResponse, WrapperLLM
+from .base import LLMClient, LLMRequest, LLMResponse, SlotRequest, SlotResponse, SlotScoring, WrapperLLM
 
 
 class MeteredLLM(WrapperLLM):
@@ -17,4 +18,18 @@ class MeteredLLM(WrapperLLM):
     def complete(self, request: LLMRequest) -> LLMResponse:
         response = self.inner.complete(request)
         self.observe(response)
+        return response
+
+    def score_slots(self, request: SlotRequest) -> SlotResponse:
+        """A slot reading counts as an answer of no generated tokens."""
+        response = cast(SlotScoring, self.inner).score_slots(request)
+        self.observe(
+            LLMResponse(
+                content="",
+                model=response.model,
+                prompt_tokens=response.prompt_tokens,
+                latency_s=response.latency_s,
+                cache_hit=response.cache_hit,
+            )
+        )
         return response

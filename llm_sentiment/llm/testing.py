@@ -1,6 +1,7 @@
 """LLM doubles for tests of pipeline logic, no model needed.
 
-``FakeLLM`` is scripted: enqueue answers, then inspect the requests. With ``respond`` it answers
+``FakeLLM`` is scripted: enqueue answers, then inspect the requests; ``enqueue_slots`` makes it read label
+slots like an embedded model (``SlotRequest``), one queued distribution list per request. With ``respond`` it answers
 every request nobody enqueued an answer for (``schema_answer`` gives the smallest answer that fits
 the request's schema), so service tests and load benchmarks can run any number of jobs; ``delay_s``
 makes each answer take that long, like a model that is busy thinking. ``SchemaLLM`` answers any of
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .base import LLMRequest, LLMResponse, TokenLogprob
+from .base import LLMRequest, LLMResponse, SlotRequest, SlotResponse, TokenLogprob
 
 
 def _instance(schema: dict[str, Any]) -> Any:
@@ -55,6 +56,8 @@ class FakeLLM:
         self.respond = respond
         self.delay_s = delay_s
         self._queue: deque[LLMResponse | Exception] = deque()
+        self._slots: deque[list[dict[str, float]] | Exception] = deque()
+        self.slot_requests: list[SlotRequest] = []
         self._lock = threading.Lock()
 
     def enqueue(
@@ -85,9 +88,26 @@ class FakeLLM:
         )
         return self
 
+    def enqueue_slots(self, answer: list[dict[str, float]] | Exception) -> FakeLLM:
+        """Queue what one ``SlotRequest`` reads (a distribution per line) or raises; from then on the model reads
+        slots."""
+        self._slots.append(answer)
+        return self
+
+    def reads_slots(self, model: str) -> bool:
+        return bool(self._slots)
+
+    def score_slots(self, request: SlotRequest) -> SlotResponse:
+        with self._lock:
+            self.slot_requests.append(request)
+            item = self._slots.popleft() if self._slots else AssertionError("FakeLLM: no slots queued")
+        if isinstance(item, Exception):
+            raise item
+        return SlotResponse(model=self.model, probabilities=item, prompt_tokens=10)
+
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._slots)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         with self._lock:

@@ -39,7 +39,9 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_a_labeled_call_end_to_end(real: Any) -> None:
     settings, _, llm = real
     call = load_call(LABELED)
-    result = Analyzer(llm, PromptSet(settings.prompts_dir, "v1"), settings.analysis_options()).analyze(call)
+    result = Analyzer(
+        llm, PromptSet(settings.prompts_dir, settings.prompts_version), settings.analysis_options()
+    ).analyze(call)
     expected = [s["expected"] for s in json.loads(LABELED.read_text())["segments"]]
 
     assert [s.segment_id for s in result.segments] == [s.id for s in call.segments]
@@ -78,3 +80,23 @@ def test_a_call_longer_than_the_context_is_windowed_for_real(real: Any) -> None:
     assert all(p.prompt_tokens <= 3072 for p in result.provenance if p.asks == 1), "each question fits"
     for quote in result.roles.customer.quotes + result.overall.quotes:
         assert quote.text in call.segments[quote.segment_id - 1].text
+
+
+def test_the_embedded_model_reads_label_slots_and_agrees_with_the_hand_labels(real: Any) -> None:
+    settings, router, _ = real
+    call = load_call(LABELED)
+    expected = [s["expected"] for s in json.loads(LABELED.read_text())["segments"]]
+    prompts = PromptSet(settings.prompts_dir, settings.prompts_version)
+    by_slots = Analyzer(router, prompts, settings.analysis_options()).score_text(call)
+    segments, provenance, warnings = by_slots
+    assert not warnings and {p.template_id for p in provenance} == {"segment_slots"}
+    assert all(p.completion_tokens == 0 for p in provenance), "nothing is written"
+    for s in segments:
+        assert s.probabilities and abs(sum(s.probabilities.values()) - 1) < 1e-3 and s.confidence_source == "logprobs"
+    agreement = sum(s.label == e for s, e in zip(segments, expected, strict=True)) / len(expected)
+    assert agreement >= 0.6, [(s.segment_id, s.label, e) for s, e in zip(segments, expected, strict=True)]
+
+    by_questions = settings.model_copy(update={"segment_slots": False})
+    asked = Analyzer(router, prompts, by_questions.analysis_options()).score_text(call)
+    assert {p.template_id for p in asked[1]} == {"segment_sentiment"}, "the batch questions remain for other models"
+    assert len(asked[0]) == len(segments)

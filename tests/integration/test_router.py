@@ -86,3 +86,16 @@ def test_unknown_model_and_bad_fallback_config(settings: Any) -> None:
 def test_shipped_router_config_loads(settings: Any) -> None:
     config = RouterConfig.load(settings.router_config)
     assert settings.model in config.groups()
+
+
+def test_only_embedded_models_read_label_slots(settings: Any) -> None:
+    from llm_sentiment.errors import SlotsUnsupportedError
+    from llm_sentiment.llm.base import SlotRequest
+
+    router = build_router(settings, _config("http://127.0.0.1:9"))
+    assert not router.reads_slots("primary") and not router.reads_slots("backup")
+    assert build_router(settings).reads_slots(settings.model), "the shipped config's embedded model does"
+    with pytest.raises(SlotsUnsupportedError):
+        router.score_slots(
+            SlotRequest(model="primary", messages=_request().messages, lines=["[1] A: hi ->"], labels=["a", "b"])
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -195,3 +197,18 @@ def test_resolution_partial_scores_as_partial_and_unclear_as_the_datasets_middle
     assert case.predicted_resolution == scored
     metrics = slice_metrics([case], lambda *_: 0.0)
     assert metrics.resolution is not None and metrics.resolution.accuracy == (1.0 if scored == "partial" else 0.0)
+
+
+def test_the_segment_band_is_fitted_on_dev_turns_of_every_dataset_with_segment_labels() -> None:
+    from llm_sentiment.evals.calibrate import fit_across
+
+    def case(ident: str, gold: list[Any], scores: list[float], split: Any = "dev") -> Any:
+        call = _labeled(ident, CallLabels(segments=gold)).model_copy(update={"split": split})
+        return empty_case(call, "c").model_copy(update={"segment_scores": scores})
+
+    written = [case("w", ["positive", "neutral", "negative"], [0.9, 0.5, -0.8])]  # polite neutral lines score high
+    real = [case("r", ["neutral", "positive"], [0.4, 0.95]), case("t", ["neutral"], [-0.9], split="test")]
+    band = fit_across([written, real])["segment"]
+    assert band.dev_calls == 5, "turns of dev cases only"
+    assert 0.5 < band.positive <= 0.9 and band.dev_macro_f1 == 1.0
+    assert fit_across([[case("x", ["neutral"], [0.0])]])["customer"].dev_calls == 0

@@ -88,3 +88,34 @@ def test_entries_stored_for_a_call_are_evicted_with_its_tag(tmp_path: Path) -> N
     assert transcripts.evict("b" * 64) == 1 and len(transcripts) == 0
     cache.close()
     transcripts.close()
+
+
+def test_slot_readings_are_cached_like_answers(settings: Any) -> None:
+    from llm_sentiment.llm.base import SlotRequest
+
+    cache = ResponseCache(settings.cache_dir)
+    fake = FakeLLM().enqueue_slots([{"positive": 0.1, "neutral": 0.8, "negative": 0.1}])
+    llm = CachedLLM(fake, cache)
+    request = SlotRequest(
+        model="m", messages=[ChatMessage(role="user", content="rate")], lines=["[1] A: hi ->"], labels=["a", "b"]
+    )
+    first = llm.score_slots(request)
+    second = llm.score_slots(request)
+    assert llm.reads_slots("m") is False, "what the wrapper does not handle goes to the model it wraps"
+    assert not first.cache_hit and second.cache_hit and second.probabilities == first.probabilities
+    assert len(fake.slot_requests) == 1
+    assert request.cache_key() != LLMRequest(model="m", messages=request.messages).cache_key()
+    cache.close()
+
+
+def test_a_slot_reading_is_metered_as_an_answer_of_no_generated_tokens() -> None:
+    from llm_sentiment.llm.base import SlotRequest
+    from llm_sentiment.llm.metered import MeteredLLM
+
+    seen: list[Any] = []
+    llm = MeteredLLM(FakeLLM().enqueue_slots([{"a": 0.5, "b": 0.5}]), seen.append)
+    request = SlotRequest(
+        model="m", messages=[ChatMessage(role="user", content="rate")], lines=["x ->"], labels=["a", "b"]
+    )
+    assert llm.score_slots(request).probabilities == [{"a": 0.5, "b": 0.5}]
+    assert [(r.prompt_tokens, r.completion_tokens, r.content) for r in seen] == [(10, 0, "")]
