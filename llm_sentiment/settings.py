@@ -35,7 +35,9 @@ class AnalysisOptions(BaseModel):
     split_words: int
     context_window: int
     window_overlap: float
-    trend_threshold: float
+    trend_threshold: float | None = Field(
+        description="None: 0.6 for scores read from label slots, 0.3 for batch answers (each fitted on dev)."
+    )
     interruption_min_overlap: float
     positive_threshold: float
     negative_threshold: float
@@ -94,7 +96,13 @@ class Settings(BaseSettings):
         None, ge=1024, description="The model's context in tokens, for windowing long calls (default: n_ctx)."
     )
     window_overlap: float = Field(0.15, ge=0, le=0.5, description="Share of a window repeated from the one before.")
-    trend_threshold: float = Field(0.3, gt=0, le=2, description="Score change that makes a trend improving/declining.")
+    trend_threshold: float | None = Field(
+        None,
+        gt=0,
+        le=2,
+        description="Score change that makes a trend improving/declining (default: 0.6 for segment scores read "
+        "from label slots, 0.3 for batch answers).",
+    )
     whisper_model: str = Field("whisper-tiny.en", description="Embedded Whisper name, or a CTranslate2 directory.")
     whisper_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available.")
     whisper_beam_size: int = Field(5, ge=1, le=10)

@@ -99,9 +99,17 @@ def _fold(entry: TokenLogprob, lead: str) -> dict[Label, float] | None:
     return {label: round(p / total, 4) for label, p in mass.items()}
 
 
-def from_probabilities(probabilities: dict[Label, float], thresholds: Thresholds) -> Scored:
-    """score = P(positive) - P(negative); the label is the score's band, so the two always agree."""
+def from_probabilities(
+    probabilities: dict[Label, float], thresholds: Thresholds, calibrated: Thresholds | None = None
+) -> Scored:
+    """score = P(positive) - P(negative); the label is the score's band, so the two always agree.
+
+    With ``calibrated`` (a band fitted on dev for these raw scores) the score is first mapped so that band
+    lands on ``thresholds`` (``rescaled``): what is downstream (tallies, minutes, trends) reads calibrated
+    scores against the one band it knows."""
     score = max(-1.0, min(1.0, probabilities["positive"] - probabilities["negative"]))
+    if calibrated is not None:
+        score = rescaled(score, calibrated, thresholds)
     label = thresholds.label(score)
     return Scored(
         label=label,
@@ -110,6 +118,17 @@ def from_probabilities(probabilities: dict[Label, float], thresholds: Thresholds
         source="logprobs",
         probabilities=probabilities,
     )
+
+
+def rescaled(score: float, source: Thresholds, target: Thresholds) -> float:
+    """Piecewise-linear and monotone: ``source``'s edges go to ``target``'s, -1 and 1 stay, so a score's
+    label in ``target`` is its label in ``source``."""
+    if score >= source.positive:
+        return target.positive + (score - source.positive) / (1 - source.positive) * (1 - target.positive)
+    if score <= source.negative:
+        return target.negative - (source.negative - score) / (1 + source.negative) * (1 + target.negative)
+    share = (score - source.negative) / (source.positive - source.negative)
+    return target.negative + share * (target.positive - target.negative)
 
 
 def from_model(label: Label, confidence: float, thresholds: Thresholds) -> Scored:

@@ -64,6 +64,7 @@ class SegmentScorer:
         batch_size: int,
         max_reasks: int,
         slots: bool,
+        slot_band: Thresholds | None = None,
     ) -> None:
         self.llm = llm
         self.prompts = prompts
@@ -75,6 +76,8 @@ class SegmentScorer:
         """Set once a provider answers without logprobs: later batches ask for a confidence per line."""
         self.slots = slots
         """Read label slots (see the module docstring); cleared when the model turns out unable to."""
+        self.slot_band = slot_band
+        """The band fitted on dev for scores read from slots: they are rescaled onto ``thresholds``."""
 
     def batches(self, units: list[Unit], size: int | None = None) -> list[list[Unit]]:
         """Runs of at most ``size`` lines (default: ``_SLOT_BATCH_LINES`` when reading slots, else
@@ -164,7 +167,7 @@ class SegmentScorer:
             )
         )
         return {
-            unit.id: _sentiment(unit, from_probabilities(_labelled(probabilities), self.thresholds))
+            unit.id: _sentiment(unit, from_probabilities(_labelled(probabilities), self.thresholds, self.slot_band))
             for unit, probabilities in zip(units, response.probabilities, strict=True)
         }
 

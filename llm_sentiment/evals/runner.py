@@ -218,7 +218,7 @@ def run(
                             transcript,
                             (segments, provenance),
                             elapsed,
-                            analyzer.thresholds_for("segment"),
+                            analyzer.thresholds,
                             source,
                         )
                     )
@@ -243,11 +243,7 @@ def run(
                         tick.step(f"{config.id} {call.id}")
                     continue
                 elapsed = time.perf_counter() - started
-                record(
-                    score_analysis(
-                        call, config.id, analysis, elapsed, source, thresholds=analyzer.thresholds_for("segment")
-                    )
-                )
+                record(score_analysis(call, config.id, analysis, elapsed, source, thresholds=analyzer.thresholds))
     finally:
         if cache is not None:
             outcome.cache_hits, outcome.cache_misses = cache.hits, cache.misses

@@ -3,6 +3,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_sentiment.analysis.scoring import from_model, from_probabilities, label_probabilities
 from llm_sentiment.ask.calibration import Thresholds
@@ -81,3 +83,26 @@ def test_thresholds_are_configurable() -> None:
 def test_model_estimate_stays_inside_its_band(label: str, confidence: float) -> None:
     scored = from_model(label, confidence, T)  # type: ignore[arg-type]
     assert T.label(scored.score) == label and -1 <= scored.score <= 1 and scored.source == "model"
+
+
+@given(
+    st.floats(-1, 1),
+    st.floats(-1, 1),
+    st.floats(0.05, 0.95),
+    st.floats(-0.95, -0.05),
+)
+def test_a_rescaled_score_keeps_its_label_order_and_ends(a: float, b: float, positive: float, negative: float) -> None:
+    from llm_sentiment.analysis.scoring import rescaled
+
+    band, default = Thresholds(positive, negative), Thresholds()
+    low, high = sorted((a, b))
+    assert rescaled(low, band, default) <= rescaled(high, band, default) + 1e-12
+    assert default.label(rescaled(a, band, default)) == band.label(a)
+    assert math.isclose(rescaled(1.0, band, default), 1.0) and math.isclose(rescaled(-1.0, band, default), -1.0)
+    assert math.isclose(rescaled(positive, band, default), default.positive)
+
+
+def test_slot_probabilities_with_a_fitted_band_score_on_the_default_one() -> None:
+    polite = {"positive": 0.85, "neutral": 0.1, "negative": 0.05}  # raw 0.8: below the fitted +0.9 edge
+    scored = from_probabilities(polite, Thresholds(), Thresholds(0.9, -0.1))
+    assert scored.label == "neutral" and 0 < scored.score < 0.33 and scored.probabilities == polite

@@ -184,7 +184,8 @@ def test_a_model_that_reads_slots_scores_every_line_without_writing(gym: Any, pr
     assert request.lines[0] == "[1] AGENT: PeakFit Gyms, Jordan speaking. ->"
     assert len(request.lines) == len(units)
     assert [s.label for s in scored].count("negative") == 1 and scored[4].label == "negative"
-    assert (scored[4].score, scored[4].confidence, scored[4].confidence_source) == (-0.75, 0.8, "logprobs")
+    assert (scored[4].confidence, scored[4].confidence_source) == (0.8, "logprobs")
+    assert scored[4].score < -0.33, "the raw -0.75, mapped from the fitted segment band onto the default one"
     assert scored[0].probabilities == NEU
     (asked,) = provenance
     assert (asked.question_id, asked.template_id, asked.completion_tokens) == ("segment_sentiment", "segment_slots", 0)
@@ -252,6 +253,15 @@ def test_the_segment_band_applies_to_labels_read_from_slots_only(settings: Setti
     assert band is not None
     reading = Analyzer(FakeLLM().enqueue_slots([NEU]), v5, options)
     assert reading.reads_slots and reading.thresholds_for("segment") == band
-    assert reading._scorer().thresholds == band
+    assert reading._scorer().slot_band == band and reading._scorer().thresholds == reading.thresholds
     asking = Analyzer(FakeLLM(), v5, options)
     assert not asking.reads_slots and asking.thresholds_for("segment") == asking.thresholds, "batch answers"
+    assert asking._scorer().slot_band is None
+
+
+def test_the_trend_threshold_follows_where_segment_scores_come_from(prompts: Any, tmp_path: Path) -> None:
+    default = Settings(cache_path=tmp_path / "c").analysis_options()
+    assert Analyzer(FakeLLM().enqueue_slots([NEU]), prompts, default).trend_threshold == 0.6
+    assert Analyzer(FakeLLM(), prompts, default).trend_threshold == 0.3
+    chosen = Settings(cache_path=tmp_path / "c", trend_threshold=0.45).analysis_options()
+    assert Analyzer(FakeLLM().enqueue_slots([NEU]), prompts, chosen).trend_threshold == 0.45

@@ -33,7 +33,7 @@ def _improving_call(tmp: Path) -> Analysis:
         s.model_copy(update={"label": expected[s.segment_id - 1], "score": SCORES[expected[s.segment_id - 1]]})
         for s in analysis.segments
     ]
-    line = timeline(segments, T, settings.trend_threshold, analysis.transcript.duration)
+    line = timeline(segments, T, 0.3, analysis.transcript.duration)
     assert line is not None and line.customer.trend is not None and line.customer.trend.turning_point is not None
     return analysis.model_copy(update={"segments": segments, "timeline": line})
 
