@@ -194,9 +194,11 @@ def _rendered(minutes: float, layout: str, workdir: Path) -> Path:
     return path
 
 
-def _run(analyzer: Analyzer, path: Path) -> tuple[Analysis, dict[str, float], float]:
+def _run(analyzer: Analyzer, path: Path, settings: Settings) -> tuple[Analysis, dict[str, float], float]:
+    """``settings`` without caches: a recording is transcribed in this run and leaves no transcript behind for
+    ``--compare``'s run of the same file."""
     started = time.perf_counter()
-    transcript = load_call(path)
+    transcript = load_call(path, settings=settings)
     loaded = time.perf_counter() - started
     analysis = analyzer.analyze(transcript)
     wall = time.perf_counter() - started
@@ -253,7 +255,7 @@ def main() -> None:
     router.preload(settings.model)  # model loading is start-up, not per-call work
 
     recording = Recording(router)
-    analysis, stages, wall = _run(Analyzer(recording, prompts, settings.analysis_options()), path)
+    analysis, stages, wall = _run(Analyzer(recording, prompts, settings.analysis_options()), path, settings)
     length = analysis.timeline.duration if analysis.timeline else analysis.transcript.duration or 0.0
     turns = len(analysis.transcript.segments)
     print(f"call: {path} ({turns} turns), model: {settings.model}, threads: {settings.threads}")
@@ -275,7 +277,9 @@ def main() -> None:
                 f"\n{args.compare} / ours: {theirs / wall:.2f}  ({theirs:.1f} s vs {wall:.1f} s, same call, same run)"
             )
     if args.cold:
-        cold, cold_stages, cold_wall = _run(Analyzer(ColdLLM(router), prompts, settings.analysis_options()), path)
+        cold, cold_stages, cold_wall = _run(
+            Analyzer(ColdLLM(router), prompts, settings.analysis_options()), path, settings
+        )
         _report("cold: KV cache reset before every question", cold, cold_stages, cold_wall, length)
         llm_warm = sum(v for k, v in stages.items() if k not in ("load", "transcription"))
         llm_cold = sum(v for k, v in cold_stages.items() if k not in ("load", "transcription"))
