@@ -4,7 +4,7 @@ A model that reads label slots (the embedded llama.cpp models, ``SlotScoring``) 
 anything: after the shared prefix and the ``segment_slots`` question, its answer is forced to be the
 lines themselves, each ending in `` ->``, and the label is read from its next-token distribution there
 (then the likeliest label is appended, so later lines read like an answer in progress). That costs one
-read of the lines and no decoding (``bench/end_to_end.py``'s 10-minute call: 171 s against 246 s for
+read of the lines and no decoding (``bench/end_to_end.py``'s 10-minute call: 177 s against 245 s for
 batch questions, the transcript's first read included). Every other model gets batch questions:
 
 A batch question copies its lines with their segment ids (``[7]``, or ``[7.2]`` for the second
