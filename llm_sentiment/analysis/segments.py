@@ -141,13 +141,10 @@ class SegmentScorer:
         )
         try:
             response = cast(SlotScoring, self.llm).score_slots(request)
-        except SlotsUnsupportedError as exc:
-            self.slots = False
-            warnings.append(Warning(code="segments.no_slots", question_id=SEGMENT_QUESTION_ID, message=exc.message))
-            return {}
-        except ProviderError as exc:
-            if not exc.retryable:
+        except (SlotsUnsupportedError, ProviderError) as exc:
+            if isinstance(exc, ProviderError) and not exc.retryable:
                 raise
+            self.slots = self.slots and not isinstance(exc, SlotsUnsupportedError)
             warnings.append(Warning(code="segments.no_slots", question_id=SEGMENT_QUESTION_ID, message=exc.message))
             return {}
         provenance.append(

@@ -22,6 +22,11 @@ class Deployment(BaseModel):
     def is_local(self) -> bool:
         return str(self.litellm_params.get("model", "")).startswith(f"{LOCAL_PROVIDER}/")
 
+    @property
+    def local_name(self) -> str:
+        """The embedded model's name, ``qwen2.5-coder-1.5b`` of ``local/qwen2.5-coder-1.5b``."""
+        return str(self.litellm_params["model"]).split("/", 1)[1]
+
 
 class RouterSettings(BaseModel):
     num_retries: int = Field(1, ge=0)

@@ -200,8 +200,7 @@ class RouterClient:
         """Assemble and load a local model now, so a missing model fails before any work starts."""
         deployment = self._local.get(model)
         if deployment is not None:
-            name = str(deployment.litellm_params["model"]).split("/", 1)[1]
-            self.local.load(name, deployment.litellm_params)
+            self.local.load(deployment.local_name, deployment.litellm_params)
 
     def reads_slots(self, model: str) -> bool:
         """Only the embedded models read label slots: a provider's API has no forced answer to read them from."""
@@ -214,11 +213,10 @@ class RouterClient:
         if deployment is None:
             raise SlotsUnsupportedError(f"{request.model}: only embedded models read label slots", model=request.model)
         self.preload(request.model)
-        name = str(deployment.litellm_params["model"]).split("/", 1)[1]
         started = time.monotonic()
         try:
             scores = self.local.score_slots(
-                name,
+                deployment.local_name,
                 deployment.litellm_params,
                 [m.model_dump() for m in request.messages],
                 Slots(lines=request.lines, labels=request.labels, seconds=self.timeout),

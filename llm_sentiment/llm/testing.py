@@ -58,6 +58,7 @@ class FakeLLM:
         self._queue: deque[LLMResponse | Exception] = deque()
         self._slots: deque[list[dict[str, float]] | Exception] = deque()
         self.slot_requests: list[SlotRequest] = []
+        self._reads_slots = False
         self._lock = threading.Lock()
 
     def enqueue(
@@ -92,10 +93,11 @@ class FakeLLM:
         """Queue what one ``SlotRequest`` reads (a distribution per line) or raises; from then on the model reads
         slots."""
         self._slots.append(answer)
+        self._reads_slots = True
         return self
 
     def reads_slots(self, model: str) -> bool:
-        return bool(self._slots)
+        return self._reads_slots
 
     def score_slots(self, request: SlotRequest) -> SlotResponse:
         with self._lock:

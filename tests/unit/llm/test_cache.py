@@ -101,7 +101,7 @@ def test_slot_readings_are_cached_like_answers(settings: Any) -> None:
     )
     first = llm.score_slots(request)
     second = llm.score_slots(request)
-    assert llm.reads_slots("m") is False, "what the wrapper does not handle goes to the model it wraps"
+    assert llm.reads_slots("m") is True, "what the wrapper does not handle goes to the model it wraps"
     assert not first.cache_hit and second.cache_hit and second.probabilities == first.probabilities
     assert len(fake.slot_requests) == 1
     assert request.cache_key() != LLMRequest(model="m", messages=request.messages).cache_key()
