@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from llm_sentiment.ask.answers import REASONING_SENTENCES, ResolutionAnswer, SummaryAnswer, UserQuestion
 from llm_sentiment.ask.asking import Answered, Provenance
-from llm_sentiment.ask.calibration import Thresholds
+from llm_sentiment.ask.calibration import Scaling, Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import TokenLimitError
 from llm_sentiment.llm.base import LLMClient
@@ -78,7 +78,7 @@ from .result import (
     Warning,
     Window,
 )
-from .scoring import Scored, from_model, from_probabilities, label_probabilities
+from .scoring import Scored, from_head, from_model, from_probabilities, label_probabilities
 from .segments import SegmentScorer
 from .timeline import timeline as build_timeline
 
@@ -117,6 +117,14 @@ class Analyzer:
         if target == "segment" and not self.reads_slots:
             return self.thresholds
         return calibration.thresholds(self.model, target) or self.thresholds
+
+    def head_for(self, target: str) -> Scaling | None:
+        """The prompt version's label head for this model and target, unless thresholds set in the environment
+        ask for band labels."""
+        calibration = self.prompts.calibration
+        if self.options.thresholds_given or calibration is None:
+            return None
+        return calibration.head(self.model, target)
 
     @property
     def trend_threshold(self) -> float:
@@ -342,6 +350,9 @@ class Analyzer:
         labelled = self._ask(row, Situation(scope=scope), run)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
         thresholds = self.thresholds_for(target.key)
+        head = self.head_for(target.key)
+        if probabilities and head is not None:
+            return from_head(probabilities, head, thresholds)
         if probabilities:
             return from_probabilities(probabilities, thresholds)
         return from_model(labelled.value.label, labelled.value.confidence, thresholds)

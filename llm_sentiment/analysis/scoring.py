@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 from llm_sentiment.ask.answers import LABELS, Label
-from llm_sentiment.ask.calibration import Thresholds
+from llm_sentiment.ask.calibration import Scaling, Thresholds
 from llm_sentiment.llm.base import TokenLogprob
 
 from .result import ConfidenceSource
@@ -118,6 +118,32 @@ def from_probabilities(
         source="logprobs",
         probabilities=probabilities,
     )
+
+
+def from_head(probabilities: dict[Label, float], head: Scaling, thresholds: Thresholds) -> Scored:
+    """The label is the likeliest class of the head's calibrated distribution, its confidence that class's
+    calibrated probability. The score is the calibrated P(positive) - P(negative), held inside the label's
+    band, so label and score still agree. ``probabilities`` stay the model's own (what a head is fitted on)."""
+    calibrated = head.apply(probabilities)
+    label = max(LABELS, key=lambda name: calibrated[name])
+    score = max(-1.0, min(1.0, calibrated["positive"] - calibrated["negative"]))
+    if label == "positive":
+        score = max(score, thresholds.positive)
+    elif label == "negative":
+        score = min(score, thresholds.negative)
+    else:
+        score = min(max(score, thresholds.negative + _INSIDE), thresholds.positive - _INSIDE)
+    return Scored(
+        label=label,
+        score=round(score, 4),
+        confidence=round(calibrated[label], 4),
+        source="logprobs",
+        probabilities=probabilities,
+    )
+
+
+_INSIDE = 1e-3
+"""How far inside the neutral band a neutral head label's score is held (the band's edges are not neutral)."""
 
 
 def rescaled(score: float, source: Thresholds, target: Thresholds) -> float:

@@ -14,12 +14,12 @@ from pydantic import BaseModel, Field
 
 from llm_sentiment._util.fileio import write_atomic
 from llm_sentiment.analysis.analyzer import ANALYSIS_PARTS, AnalysisPart
-from llm_sentiment.ask.calibration import Band, Calibration
+from llm_sentiment.ask.calibration import Band, Calibration, Scaling
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import BelowThresholdError, ConfigError
 from llm_sentiment.evals.baseline import Polarity, vader_polarity
-from llm_sentiment.evals.calibrate import FittedBand, fit
-from llm_sentiment.evals.cases import BandKey, CaseResult
+from llm_sentiment.evals.calibrate import FittedBand, FittedScaling, fit, fit_heads_across
+from llm_sentiment.evals.cases import BandKey, CaseResult, TargetKey
 from llm_sentiment.evals.dataset import DEFAULT_DATASET, Dataset, EvalCall, Split, load_dataset
 from llm_sentiment.evals.gate import Failure, Thresholds, check, load_thresholds, section_name
 from llm_sentiment.evals.report import render_markdown
@@ -96,10 +96,15 @@ def prepare(request: EvalRequest, settings: Settings) -> tuple[list[EvalCall], D
 
 
 def calibration_files(
-    fitted: dict[str, dict[BandKey, FittedBand]], configs: list[EvalConfig], info: DatasetInfo
+    fitted: dict[str, dict[BandKey, FittedBand]],
+    heads: dict[str, dict[TargetKey, FittedScaling]],
+    configs: list[EvalConfig],
+    info: DatasetInfo,
 ) -> dict[str, str]:
-    """One ``calibration.yaml`` per prompt version, with a block per model, ready to copy into the prompt version."""
+    """One ``calibration.yaml`` per prompt version, with a block per model (bands, and label heads where the dev
+    split allows one), ready to copy into the prompt version."""
     by_version: dict[str, dict[str, dict[str, Band]]] = {}
+    scaling: dict[str, dict[str, dict[str, Scaling]]] = {}
     for config in configs:
         if config.kind != "llm" or config.id not in fitted or config.prompts is None or config.model is None:
             continue
@@ -110,14 +115,22 @@ def calibration_files(
         }
         if bands:
             by_version.setdefault(config.prompts, {})[config.model] = bands
+        own = {str(k): Scaling(weights=h.weights, bias=h.bias) for k, h in heads.get(config.id, {}).items()}
+        if own:
+            scaling.setdefault(config.prompts, {})[config.model] = own
     files = {}
     for version, models in by_version.items():
-        calibration = Calibration(fitted_on=f"{info.name} dev split, {info.dev} calls", models=models)
+        calibration = Calibration(
+            fitted_on=f"{info.name} dev split, {info.dev} calls", models=models, scaling=scaling.get(version, {})
+        )
         header = (
-            f"# Score bands for prompt version {version}, fitted by `llm-sentiment eval --calibrate` on dev.\n"
+            f"# Score bands and label heads for prompt version {version}, fitted on dev by "
+            "`llm-sentiment eval --calibrate`.\n"
             "# Copy into llm_sentiment/prompts/<version>/calibration.yaml to use them; judge them on the test split.\n"
         )
-        files[version] = header + yaml.safe_dump(calibration.model_dump(mode="json"), sort_keys=False)
+        files[version] = header + yaml.safe_dump(
+            calibration.model_dump(mode="json"), sort_keys=False, default_flow_style=None
+        )
     return files
 
 
@@ -154,11 +167,9 @@ def evaluate(
         llm_builder=llm_builder,
         tick=tick,
     )
-    fitted = (
-        {c.id: fit([case for case in outcome.cases if case.config == c.id]) for c in configs if c.kind == "llm"}
-        if request.calibrate
-        else None
-    )
+    own = {c.id: [case for case in outcome.cases if case.config == c.id] for c in configs if c.kind == "llm"}
+    fitted = {key: fit(cases) for key, cases in own.items()} if request.calibrate else None
+    heads = {key: fit_heads_across([cases]) for key, cases in own.items()} if request.calibrate else None
     results = build(
         info,
         configs,
@@ -167,7 +178,9 @@ def evaluate(
         explain=request.explain,
         parts=request.parts,
         bands=outcome.bands,
+        heads=outcome.heads,
         calibration=fitted,
+        fitted_heads=heads,
     )
     failures = check(results, thresholds, section) if thresholds is not None else None
     output = request.output
@@ -177,7 +190,7 @@ def evaluate(
     write_atomic(written[2], render_markdown(results, baseline=baseline, failures=failures))
     write_atomic(written[3], render_html(results, outcome.cases))
     if fitted:
-        for version, text in calibration_files(fitted, configs, info).items():
+        for version, text in calibration_files(fitted, heads or {}, configs, info).items():
             path = output / "calibration" / version / "calibration.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text)

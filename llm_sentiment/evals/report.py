@@ -272,18 +272,28 @@ def render_markdown(results: Results, *, baseline: Results | None = None, failur
         for key, metrics in found.items():
             lines += [f"{key}:", "", *confusion_table(metrics), ""]
     lines += _tag_table(results)
-    banded = [c for c in results.configs if c.bands or c.calibration]
+    banded = [c for c in results.configs if c.bands or c.calibration or c.heads or c.fitted_heads]
     if banded:
         lines += ["## Score bands", ""]
         for config in banded:
             if config.bands:
                 used = ", ".join(f"{k} [{b.negative}, {b.positive}]" for k, b in config.bands.items())
                 lines.append(f"- `{config.id}` used (negative ≤, ≥ positive): {used}")
+            if config.heads:
+                lines.append(
+                    f"- `{config.id}` labeled by its label head instead of the band: {', '.join(config.heads)}"
+                )
             if config.calibration:
                 fitted = ", ".join(
                     f"{k} [{b.negative}, {b.positive}] (dev macro-F1 {fmt(b.dev_macro_f1)})"
                     for k, b in config.calibration.items()
                 )
                 lines.append(f"- `{config.id}` fitted on dev: {fitted}")
+            if config.fitted_heads:
+                heads = ", ".join(
+                    f"{k} (leave-one-out dev macro-F1 {fmt(h.dev_macro_f1)}, L2 {h.l2})"
+                    for k, h in config.fitted_heads.items()
+                )
+                lines.append(f"- `{config.id}` label heads fitted on dev: {heads}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -14,7 +14,7 @@ from llm_sentiment.analysis.analyzer import AnalysisPart
 from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
-from llm_sentiment.evals.calibrate import FittedBand
+from llm_sentiment.evals.calibrate import FittedBand, FittedScaling
 from llm_sentiment.evals.cases import BandKey, CaseResult, TargetKey
 from llm_sentiment.evals.dataset import SPLITS, Split
 from llm_sentiment.evals.metrics.summary import rate
@@ -50,7 +50,14 @@ class ConfigResult(BaseModel):
         "'audio' (the calls marked for audio, spoken and transcribed)."
     )
     tags: dict[str, TagMetrics]
+    heads: list[TargetKey] = Field(
+        default_factory=list,
+        description="Targets labeled by the prompt version's label head (calibration.yaml), not by their band.",
+    )
     calibration: dict[BandKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
+    fitted_heads: dict[TargetKey, FittedScaling] | None = Field(
+        None, description="Label heads fitted on dev (--calibrate)."
+    )
 
 
 class Results(BaseModel):
@@ -95,7 +102,9 @@ def build(
     explain: bool,
     parts: Sequence[AnalysisPart] = (),
     bands: dict[str, dict[BandKey, Band]] | None = None,
+    heads: dict[str, list[TargetKey]] | None = None,
     calibration: dict[str, dict[BandKey, FittedBand]] | None = None,
+    fitted_heads: dict[str, dict[TargetKey, FittedScaling]] | None = None,
 ) -> Results:
     rows = []
     for config in configs:
@@ -117,7 +126,9 @@ def build(
                 bands=(bands or {}).get(config.id),
                 slices=slices,
                 tags=_tags(own),
+                heads=(heads or {}).get(config.id, []),
                 calibration=(calibration or {}).get(config.id),
+                fitted_heads=(fitted_heads or {}).get(config.id),
             )
         )
     return Results(

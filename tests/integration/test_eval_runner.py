@@ -234,6 +234,7 @@ def test_calibration_is_fitted_on_dev_and_written_for_the_prompt_version(tmp_pat
     assert loaded is not None
     band = loaded.thresholds("local/qwen2.5-coder-1.5b", "customer")
     assert band is not None and band.positive > 0.55  # t1's 0.55 score must fall in the neutral band
+    assert loaded.head("local/qwen2.5-coder-1.5b", "customer") is None, "one dev call is too few for a label head"
     assert PromptSet(prompts, "v1").calibration is None
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_sentiment.analysis.scoring import from_model, from_probabilities, label_probabilities
-from llm_sentiment.ask.calibration import Thresholds
+from llm_sentiment.analysis.scoring import from_head, from_model, from_probabilities, label_probabilities
+from llm_sentiment.ask.calibration import Scaling, Thresholds
 from llm_sentiment.llm.base import TokenLogprob
 
 T = Thresholds()
@@ -106,3 +106,36 @@ def test_slot_probabilities_with_a_fitted_band_score_on_the_default_one() -> Non
     polite = {"positive": 0.85, "neutral": 0.1, "negative": 0.05}  # raw 0.8: below the fitted +0.9 edge
     scored = from_probabilities(polite, Thresholds(), Thresholds(0.9, -0.1))
     assert scored.label == "neutral" and 0 < scored.score < 0.33 and scored.probabilities == polite
+
+
+def test_an_identity_head_changes_no_distribution_and_its_label_is_the_likeliest() -> None:
+    identity = Scaling(weights=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias=[0, 0, 0])
+    leaning = {"positive": 0.3, "neutral": 0.25, "negative": 0.45}
+    assert all(math.isclose(identity.apply(leaning)[k], v) for k, v in leaning.items())  # type: ignore[index]
+    scored = from_head(leaning, identity, Thresholds())
+    assert scored.label == "negative" and scored.score <= -0.33, "the score is held inside the label's band"
+    assert scored.probabilities == leaning and math.isclose(scored.confidence, 0.45)
+
+
+def test_a_head_bias_moves_the_label_where_one_band_cannot() -> None:
+    towards_negative = Scaling(weights=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias=[0, 0, 0.7])
+    worried = {"positive": 0.05, "neutral": 0.6, "negative": 0.35}
+    assert from_probabilities(worried, Thresholds()).label == "neutral"
+    assert from_head(worried, towards_negative, Thresholds()).label == "negative"
+
+
+@given(
+    st.lists(st.floats(-6, 6), min_size=9, max_size=9),
+    st.lists(st.floats(-3, 3), min_size=3, max_size=3),
+    st.lists(st.floats(0, 1), min_size=3, max_size=3),
+)
+def test_a_head_label_always_agrees_with_its_score_band(flat: list[float], bias: list[float], raw: list[float]) -> None:
+    head = Scaling(weights=[flat[0:3], flat[3:6], flat[6:9]], bias=bias)
+    probabilities = dict(zip(("positive", "neutral", "negative"), raw, strict=True))  # zeros included
+    scored = from_head(probabilities, head, Thresholds())  # type: ignore[arg-type]
+    assert Thresholds().label(scored.score) == scored.label and 0 <= scored.confidence <= 1
+
+
+def test_a_head_must_be_three_by_three() -> None:
+    with pytest.raises(ValueError, match="3 x 3"):
+        Scaling(weights=[[1, 0], [0, 1]], bias=[0, 0])

@@ -212,3 +212,48 @@ def test_the_segment_band_is_fitted_on_dev_turns_of_every_dataset_with_segment_l
     assert band.dev_calls == 5, "turns of dev cases only"
     assert 0.5 < band.positive <= 0.9 and band.dev_macro_f1 == 1.0
     assert fit_across([[case("x", ["neutral"], [0.0])]])["customer"].dev_calls == 0
+
+
+def test_a_label_head_fitted_on_dev_learns_what_one_band_misses() -> None:
+    from llm_sentiment.analysis.scoring import from_head
+    from llm_sentiment.ask.calibration import Thresholds
+    from llm_sentiment.evals.calibrate import fit_head_across
+
+    def p(pos: float, neg: float) -> dict[Any, float]:
+        return {"positive": pos, "neutral": 1 - pos - neg, "negative": neg}
+
+    # negatives show only as P(negative) at 0.3-0.4 while P(neutral) stays the likeliest; positives are sure
+    real = (
+        ["negative"] * 6 + ["neutral"] * 6 + ["positive"] * 6,
+        [p(0.05, 0.35)] * 6 + [p(0.05, 0.1)] * 6 + [p(0.8, 0.05)] * 6,
+    )
+    head = fit_head_across([real])
+    assert head is not None and head.dev_calls == 18 and head.dev_macro_f1 == 1.0
+    assert from_head(p(0.05, 0.38), head, Thresholds()).label == "negative"
+    assert from_head(p(0.05, 0.08), head, Thresholds()).label == "neutral"
+    assert fit_head_across([(["neutral", "positive"], [p(0.1, 0.1), p(0.8, 0.1)])]) is None, "too few of a label"
+
+
+def test_bands_are_fitted_on_the_models_own_score_not_a_label_heads() -> None:
+    """A run labeled by a head records the head's score (held inside its label's band); a band refitted from
+    that run must read P(positive) - P(negative) instead, or it would fit the head's output."""
+    cases = []
+    for ident, gold, pos, neg in [
+        ("a", "positive", 0.25, 0.05),
+        ("b", "neutral", 0.1, 0.08),
+        ("c", "negative", 0.05, 0.3),
+    ]:
+        case = empty_case(_labeled(ident, CallLabels(customer=RoleLabels(sentiment=gold))), "c")
+        probabilities = {"positive": pos, "neutral": 1 - pos - neg, "negative": neg}
+        case.targets["customer"] = case.targets["customer"].model_copy(
+            update={
+                "predicted": gold,
+                "score": {"positive": 0.9, "neutral": 0.0, "negative": -0.9}[gold],
+                "probabilities": probabilities,
+            }
+        )
+        cases.append(case)
+    band = fit(cases)["customer"]
+    assert (
+        band.dev_macro_f1 == 1.0 and 0.02 < band.positive <= 0.2 and -0.25 <= band.negative < 0.02
+    )  # raw 0.2, 0.02, -0.25
