@@ -100,7 +100,11 @@ class _EvalProgress:
 @click.option(
     "--audio", is_flag=True, help="Also speak the calls marked for audio (espeak-ng + sox) and analyze the recordings."
 )
-@click.option("--calibrate", is_flag=True, help="Fit score bands on the dev split and write calibration.yaml files.")
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help="Fit score bands and label heads on the dev split and write calibration.yaml files.",
+)
 @click.option("--no-lexicon", is_flag=True, help="Leave out the VADER lexicon reference row.")
 @click.option("--no-cache", is_flag=True, help="Ask the models even when answers are cached.")
 @pass_parts
