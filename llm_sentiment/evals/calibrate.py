@@ -99,10 +99,10 @@ def _segment_scored(cases: Sequence[CaseResult]) -> Scored:
 
 
 def _scored(cases: Sequence[CaseResult], key: TargetKey) -> Scored:
-    """The model's own score where its label distribution is known: a label head's score is not one a band
-    could be fitted on."""
+    """The model's own score where its label distribution is known (rounded as scores are): a label head's
+    score is not one a band could be fitted on."""
     pairs = [
-        (t.gold, t.probabilities["positive"] - t.probabilities["negative"] if t.probabilities else t.score)
+        (t.gold, round(t.probabilities["positive"] - t.probabilities["negative"], 4) if t.probabilities else t.score)
         for t in (c.targets[key] for c in cases if c.split == "dev" and c.error is None)
         if t.gold is not None and t.score is not None
     ]
