@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from llm_sentiment.ask.answers import REASONING_SENTENCES, ResolutionAnswer, SummaryAnswer, UserQuestion
 from llm_sentiment.ask.asking import Answered, Provenance
-from llm_sentiment.ask.calibration import Scaling, Thresholds
+from llm_sentiment.ask.calibration import Calibration, Scaling, Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import TokenLimitError
 from llm_sentiment.llm.base import LLMClient
@@ -111,20 +111,20 @@ class Analyzer:
 
         The ``segment`` band is fitted on scores read from slots (the scorer maps it onto the default band,
         so segment scores downstream are read against that); batch answers keep the default band."""
-        calibration = self.prompts.calibration
-        if self.options.thresholds_given or calibration is None:
-            return self.thresholds
-        if target == "segment" and not self.reads_slots:
+        calibration = self._calibration
+        if calibration is None or (target == "segment" and not self.reads_slots):
             return self.thresholds
         return calibration.thresholds(self.model, target) or self.thresholds
 
     def head_for(self, target: str) -> Scaling | None:
-        """The prompt version's label head for this model and target, unless thresholds set in the environment
-        ask for band labels."""
-        calibration = self.prompts.calibration
-        if self.options.thresholds_given or calibration is None:
-            return None
-        return calibration.head(self.model, target)
+        """The prompt version's label head for this model and target."""
+        calibration = self._calibration
+        return None if calibration is None else calibration.head(self.model, target)
+
+    @property
+    def _calibration(self) -> Calibration | None:
+        """The prompt version's bands and heads, unless thresholds set in the environment ask for their band."""
+        return None if self.options.thresholds_given else self.prompts.calibration
 
     @property
     def trend_threshold(self) -> float:
