@@ -50,9 +50,12 @@ class SummaryAnswer(BaseModel):
 
 
 class ResolutionAnswer(BaseModel):
-    resolution: Resolution
+    """Evidence first: the line that shows where the issue stands and what is left to happen, then the status.
+    Asked status first, the embedded model answered ``resolved`` for all 175 labeled eval calls it was asked about."""
+
     quote: str
     reasoning: str = Field(min_length=1)
+    resolution: Resolution
 
 
 class Verdict(BaseModel):
@@ -181,14 +184,16 @@ def summary_schema(quote_ids: list[str]) -> dict[str, Any]:
 
 
 def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
+    """In ``ResolutionAnswer``'s order; the reason is bounded like the evidence's (unbounded, written before the
+    status, it can run past the answer's token budget)."""
     return {
         "type": "object",
         "properties": {
-            "resolution": _choice(list(RESOLUTIONS)),
             "quote": _line_id(quote_ids),
-            "reasoning": {"type": "string"},
+            "reasoning": {"type": "string", "pattern": REASONING_PATTERN},
+            "resolution": _choice(list(RESOLUTIONS)),
         },
-        "required": ["resolution", "quote", "reasoning"],
+        "required": ["quote", "reasoning", "resolution"],
     }
 
 

@@ -149,11 +149,13 @@ def test_the_resolution_question_defines_and_offers_every_status(prompts: Any) -
     from llm_sentiment.ask.answers import RESOLUTIONS, ResolutionAnswer, resolution_schema
 
     assert RESOLUTIONS == ("resolved", "partial", "unresolved", "unclear")
-    assert resolution_schema(["1", "2"])["properties"]["resolution"]["enum"] == list(RESOLUTIONS)
+    schema = resolution_schema(["1", "2"])
+    assert schema["properties"]["resolution"]["enum"] == list(RESOLUTIONS)
+    assert list(schema["properties"]) == ["quote", "reasoning", "resolution"], "the evidence before the status"
     call = _call("Agent: I've opened a ticket for the engineer.\nCustomer: So it's still broken.\n")
     question = question_messages(prompts, call, "resolution")[-1].content
     for status in RESOLUTIONS:
         assert f"- {status}: " in question, f"{status} is defined for the model"
-    assert "main problem remains" in question and '"quote": "line id"' in question
+    assert "the problem is not gone yet" in question and '{"quote": "line id", "reasoning"' in question
     answer = ResolutionAnswer.model_validate({"resolution": "partial", "quote": "1", "reasoning": "A ticket."})
     assert answer.resolution == "partial"
