@@ -7,10 +7,11 @@ and as a multiple of the floor the same run measures.
     .venv/bin/python bench/end_to_end.py --scripted 10 --cold # also: every question with the KV cache reset
     .venv/bin/python bench/end_to_end.py --scripted 10 --compare 33ef3c0   # and a git ref's pipeline, same call
 
-The floor: the model's own prefill and decode speeds, measured in this run with llama.cpp alone on
-the same machine and threads, applied to the least any pipeline must do: transcribe (as measured),
-read the call's shared prefix once, and for every question only its own question text and its answer
-tokens. ``ours / floor`` is how far the pipeline is from it. ``--compare`` runs the ref's own bench
+The floor: llama.cpp alone on the same machine and threads, in this run, doing the least any pipeline must
+do: transcribe (as measured), read the call's shared prefix once (timed from an empty cache), and for every
+question only its own question text and its answer tokens, at the prefill and decode speeds measured right
+after that prefix (both fall as the context grows, so a short prompt's speeds would flatter the floor).
+``ours / floor`` is how far the pipeline is from it. ``--compare`` runs the ref's own bench
 script on the same call (in a throwaway git worktree) and prints the speed-up as a ratio.
 
 Stages: transcription (recordings only; loading otherwise), per-segment scoring, the role questions
@@ -92,8 +93,11 @@ class Recording(WrapperLLM):
         return cast(SlotScoring, self.inner).score_slots(request)
 
 
-def _speeds(settings: Settings, prompt_tokens: int = 512, generated: int = 64) -> tuple[float, float]:
-    """(prefill, decode) tokens per second of llama.cpp alone, same model and threads, in this run."""
+def _speeds(settings: Settings, prefix: str, probe_tokens: int = 256, generated: int = 64) -> dict[str, float]:
+    """llama.cpp alone, same model and threads, in this run, at the call's own depth: the seconds to read the
+    call's shared prefix from an empty cache, then the prefill and decode speeds right after it (attention
+    grows with the context, so both are slower there than on a short prompt)."""
+    import numpy as np
     from llama_cpp import Llama
 
     from llm_sentiment.assets import ensure, get_asset
@@ -107,43 +111,45 @@ def _speeds(settings: Settings, prompt_tokens: int = 512, generated: int = 64) -
         n_batch=settings.n_batch,
         verbose=False,
     )
-    tokens = llm.tokenize(("The customer called about a bill. " * 200).encode())[:prompt_tokens]
+    tokens = llm.tokenize(prefix.encode(), add_bos=False, special=True)
+    tokens = tokens[: max(0, settings.n_ctx - probe_tokens - generated - 8)]
     started = time.perf_counter()
     llm.eval(tokens)
-    prefill = prompt_tokens / (time.perf_counter() - started)
+    prefix_s = time.perf_counter() - started
+    probe = llm.tokenize((" The customer called about a bill." * probe_tokens).encode(), add_bos=False)
     started = time.perf_counter()
-    out = llm.create_completion(
-        "The agent said", max_tokens=generated, temperature=0.0, seed=0
-    )  # no grammar, no early stop in practice for a free continuation
-    decode = out["usage"]["completion_tokens"] / (time.perf_counter() - started)
-    return prefill, decode
+    llm.eval(probe[:probe_tokens])
+    prefill = probe_tokens / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(generated):  # greedy, one token per eval: what decoding an answer costs at this depth
+        logits = np.ctypeslib.as_array(cast(Any, llm._ctx).get_logits(), shape=(llm.n_vocab(),))
+        llm.eval([int(np.argmax(logits))])
+    decode = generated / (time.perf_counter() - started)
+    return {"prefix_s": prefix_s, "prefix_tokens": float(len(tokens)), "prefill": prefill, "decode": decode}
 
 
 def _floor(
     requests: list[LLMRequest | SlotRequest],
     analysis: Analysis,
     stages: dict[str, float],
-    speeds: tuple[float, float],
+    speeds: dict[str, float],
     count: Any,
 ) -> dict[str, float]:
     """Seconds the least possible work takes: transcription as measured, the call's transcript read once (the
-    shared system prefix), and each question's own words (its text less any transcript lines it copies) and
-    its answer tokens."""
-    prefill, decode = speeds
-    shared = max((r.messages[0].content for r in requests), key=len)  # the system message that holds the transcript
+    shared system prefix, timed), and each question's own words (its text less any transcript lines it copies)
+    and its answer tokens at the speeds measured right after that prefix."""
     texts = {s.text for s in analysis.segments} | {s.text for s in analysis.transcript.segments}
     question_tokens = 0
     for request in requests:
         words = request.messages[-1].content
         question_tokens += max(0, count(words) - sum(count(t) for t in texts if t in words))
-    prefix_tokens = count(shared)
     generated = sum(p.completion_tokens for p in analysis.provenance)
     return {
         "transcription": stages.get("transcription", 0.0),
-        "prefix": prefix_tokens / prefill,
-        "questions": question_tokens / prefill,
-        "answers": generated / decode,
-        "prefix_tokens": prefix_tokens,
+        "prefix": speeds["prefix_s"],
+        "questions": question_tokens / speeds["prefill"],
+        "answers": generated / speeds["decode"],
+        "prefix_tokens": speeds["prefix_tokens"],
         "question_tokens": question_tokens,
         "generated": generated,
     }
@@ -261,12 +267,16 @@ def main() -> None:
     print(f"call: {path} ({turns} turns), model: {settings.model}, threads: {settings.threads}")
     _report("shared prefix (default)", analysis, stages, wall, length)
     hosted = next(iter(router.local._models.values()))
-    speeds = _speeds(settings)
+    shared = max((r.messages[0].content for r in recording.requests), key=len)  # the system message with the transcript
+    speeds = _speeds(settings, shared)
     floor = _floor(recording.requests, analysis, stages, speeds, hosted.count_tokens)
     floor_s = floor["transcription"] + floor["prefix"] + floor["questions"] + floor["answers"]
-    print(f"\nfloor (llama.cpp alone here: prefill {speeds[0]:.1f} tok/s, decode {speeds[1]:.1f} tok/s)")
+    print(
+        f"\nfloor (llama.cpp alone here, after the call's prefix: prefill {speeds['prefill']:.1f} tok/s, "
+        f"decode {speeds['decode']:.1f} tok/s)"
+    )
     print(f"  transcription {floor['transcription']:7.1f} s (as measured)")
-    print(f"  transcript    {floor['prefix']:7.1f} s ({floor['prefix_tokens']:.0f} tokens, the shared prefix once)")
+    print(f"  transcript    {floor['prefix']:7.1f} s ({floor['prefix_tokens']:.0f} tokens, read once, timed)")
     print(f"  questions     {floor['questions']:7.1f} s ({floor['question_tokens']:.0f} tokens, less copied lines)")
     print(f"  answers       {floor['answers']:7.1f} s ({floor['generated']:.0f} tokens generated)")
     print(f"  floor {floor_s:8.1f} s = {floor_s / length:.3f} x call length;  ours / floor = {wall / floor_s:.2f}")
