@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything llm-sentiment needs into .venv on a fresh machine. Safe to re-run: the
-# llama.cpp wheel (built once, ~10 min on 2 cores) and the assembled models are cached under
+# llama.cpp wheel (built once, 5-10 min on 2 cores) and the assembled models are cached under
 # $LLM_SENTIMENT_HOME (default ~/.cache/llm-sentiment), so a second run takes a minute or two.
 #   scripts/bootstrap.sh            runtime + models
 #   scripts/bootstrap.sh --test     also the test tools: espeak-ng, sox, redis-server, postgresql (apt)
@@ -78,7 +78,7 @@ fi
 LLAMA_WHEELS="$WHEELS/llama-cpp-$isa"
 mkdir -p "$LLAMA_WHEELS"
 if ! ls "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-  say "building llama-cpp-python $LLAMA_VERSION for $isa once (about 10 minutes on 2 cores; cached in $LLAMA_WHEELS)"
+  say "building llama-cpp-python $LLAMA_VERSION for $isa once (5-10 minutes on 2 cores; cached in $LLAMA_WHEELS)"
   CMAKE_ARGS="-DLLAVA_BUILD=OFF $arch_flags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     quiet_pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python -w "$LLAMA_WHEELS" "llama-cpp-python==$LLAMA_VERSION"
 fi
