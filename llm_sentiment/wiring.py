@@ -6,12 +6,12 @@ from pathlib import Path
 
 from llm_sentiment.analysis.analyzer import Analyzer
 from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.llm.base import HiddenStates, LLMClient
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.llm.fallback import Backup, FallbackLLM
 from llm_sentiment.llm.litellm import RouterClient
-from llm_sentiment.llm.llama_cpp import LocalModelPool
+from llm_sentiment.llm.llama_cpp import LocalModel, LocalModelPool
 from llm_sentiment.roles.ask import RoleQuestion
 from llm_sentiment.roles.recording import recording_roles
 from llm_sentiment.roles.rules import assign_roles, parse_roles_spec
@@ -21,7 +21,7 @@ from llm_sentiment.speech.recording import AudioOptions, Progress, Transcription
 from llm_sentiment.transcript.formats import InputFormat, load_transcript
 from llm_sentiment.transcript.model import Transcript
 
-from .errors import NoSpeechError, RolesSpecError
+from .errors import ConfigError, NoSpeechError, RolesSpecError
 from .settings import Settings
 
 
@@ -97,6 +97,18 @@ def build_llm(settings: Settings, *, use_cache: bool = True) -> tuple[LLMClient,
         return client, None
     cache = ResponseCache(settings.cache_dir)
     return CachedLLM(client, cache), cache
+
+
+def embedded_model(settings: Settings, group: str) -> tuple[HiddenStates, str]:
+    """The embedded model behind a model group, loaded in this process (an offline fitting tool reads its hidden
+    states; the service never does this), and what identifies its file (name and size)."""
+    config = RouterConfig.load(settings.router_config)
+    deployment = next((d for d in config.model_list if d.model_name == group and d.is_local), None)
+    if deployment is None:
+        raise ConfigError(f"{group}: not an embedded model", hint="A probe reads an embedded model's hidden states.")
+    pool = LocalModelPool(settings.models_dir, settings.n_ctx, settings.threads, settings.n_batch)
+    spec = pool.spec_for(deployment.local_name, deployment.litellm_params)
+    return LocalModel(spec), f"{spec.path.name}:{spec.path.stat().st_size}"
 
 
 def build_role_question(

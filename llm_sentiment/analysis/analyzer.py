@@ -15,16 +15,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel
 
-from llm_sentiment.ask.answers import REASONING_SENTENCES, ResolutionAnswer, SummaryAnswer, UserQuestion
+from llm_sentiment.ask.answers import LABELS as LABEL_NAMES
+from llm_sentiment.ask.answers import (
+    REASONING_SENTENCES,
+    Label,
+    LabelAnswer,
+    ResolutionAnswer,
+    SummaryAnswer,
+    UserQuestion,
+)
 from llm_sentiment.ask.asking import Answered, Provenance
 from llm_sentiment.ask.calibration import Calibration, Scaling, Thresholds
 from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.errors import TokenLimitError
-from llm_sentiment.llm.base import LLMClient
+from llm_sentiment.errors import ProviderError, SlotsUnsupportedError, TokenLimitError
+from llm_sentiment.llm.base import LLMClient, Probe, SlotRequest, SlotScoring
 from llm_sentiment.roles.rules import LOW_CONFIDENCE
 from llm_sentiment.settings import AnalysisOptions
 from llm_sentiment.transcript.model import Transcript
@@ -48,6 +56,7 @@ from .long_calls import WindowPlan, fit_windows, read_in_windows
 from .questions import (
     CUSTOM,
     EVIDENCE,
+    LABEL_ANSWER_START,
     LABELS,
     NOTES,
     RECOMMENDATIONS,
@@ -78,7 +87,7 @@ from .result import (
     Warning,
     Window,
 )
-from .scoring import Scored, from_head, from_model, from_probabilities, label_probabilities
+from .scoring import Scored, from_head, from_model, from_probabilities, from_probe, label_probabilities
 from .segments import SegmentScorer
 from .timeline import timeline as build_timeline
 
@@ -120,6 +129,15 @@ class Analyzer:
         """The prompt version's label head for this model and target."""
         calibration = self._calibration
         return None if calibration is None else calibration.head(self.model, target)
+
+    def probe_for(self, target: str) -> Probe | None:
+        """The prompt version's probe for this model and target, where the model can read one (an embedded model:
+        it reads the hidden state at a slot)."""
+        calibration = self._calibration
+        reads = getattr(self.llm, "reads_slots", None)
+        if calibration is None or not (callable(reads) and reads(self.model)):
+            return None
+        return calibration.probe(self.model, target)
 
     @property
     def _calibration(self) -> Calibration | None:
@@ -347,15 +365,60 @@ class Analyzer:
 
     def _label(self, scope: Scope, target: Target, run: _Run) -> Scored:
         row = LABELS[TARGETS.index(target)]
-        labelled = self._ask(row, Situation(scope=scope), run)
+        situation = Situation(scope=scope)
+        labelled = self._ask(row, situation, run)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
         thresholds = self.thresholds_for(target.key)
+        probed = self._probe(row, situation, target.key, run)
+        if probed is not None:
+            return from_probe(probed, probabilities, thresholds)
         head = self.head_for(target.key)
         if probabilities and head is not None:
             return from_head(probabilities, head, thresholds)
         if probabilities:
             return from_probabilities(probabilities, thresholds)
         return from_model(labelled.value.label, labelled.value.confidence, thresholds)
+
+    def _probe(
+        self, row: Question[LabelAnswer], situation: Situation, target: str, run: _Run
+    ) -> dict[Label, float] | None:
+        """The prompt version's probe for this model and target, read at the label answer's start right after the
+        label question (its prompt is still in the model's KV cache, so only those few tokens are read). None
+        without a probe, or when the model cannot read slots or its provider fails (the head or band decides)."""
+        probe = self.probe_for(target)
+        if probe is None:
+            return None
+        template = self.prompts[row.template]
+        request = SlotRequest(
+            model=self.model,
+            messages=row.messages(self.prompts, situation),
+            lines=[LABEL_ANSWER_START],
+            labels=list(LABEL_NAMES),
+            probe=probe,
+        )
+        try:
+            response = cast(SlotScoring, self.llm).score_slots(request)
+        except (SlotsUnsupportedError, ProviderError) as exc:
+            if isinstance(exc, ProviderError) and not exc.retryable:
+                raise
+            run.warnings.append(Warning(code="labels.no_probe", question_id=row.id, message=exc.message))
+            return None
+        run.provenance.append(
+            Provenance(
+                question_id=f"{row.id}_probe",
+                template_id=template.meta.id,
+                template_version=template.meta.version,
+                template_hash=template.sha256[:16],
+                model_requested=self.model,
+                model_used=response.model,
+                cache_hit=response.cache_hit,
+                prompt_tokens=response.prompt_tokens,
+                completion_tokens=0,
+                latency_s=response.latency_s,
+                window=situation.scope.window,
+            )
+        )
+        return {label: response.probabilities[0][label] for label in LABEL_NAMES}
 
     def _explain(self, scope: Scope, target: Target, scored: Scored, run: _Run) -> Sentiment:
         row = EVIDENCE[TARGETS.index(target)]

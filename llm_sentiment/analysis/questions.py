@@ -166,6 +166,11 @@ TARGETS = (
 )
 
 
+LABEL_ANSWER_START = '{"label": "'
+"""How a label answer starts (the JSON its grammar allows): a probe reads the model's hidden state right after
+it, where the next token names the label (``Analyzer._probe``, ``evals.probe``)."""
+
+
 def _label(target: Target) -> Question[LabelAnswer]:
     return Question(
         id=f"{target.key}_sentiment",

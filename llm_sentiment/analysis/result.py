@@ -13,7 +13,7 @@ from llm_sentiment.transcript.model import Warning as Warning  # re-exported: an
 
 from .behavior import Behavioral
 
-ConfidenceSource = Literal["logprobs", "model"]
+ConfidenceSource = Literal["logprobs", "probe", "model"]
 TimeBasis = Literal["measured", "estimated"]
 Direction = Literal["improving", "stable", "declining"]
 

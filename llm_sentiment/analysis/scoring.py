@@ -122,11 +122,26 @@ def from_probabilities(
 
 def from_head(probabilities: dict[Label, float], head: Scaling, thresholds: Thresholds) -> Scored:
     """The label is the likeliest class of the head's calibrated distribution, its confidence that class's
-    calibrated probability. The score is the calibrated P(positive) - P(negative), held inside the label's
-    band, so label and score still agree. ``probabilities`` stay the model's own (what a head is fitted on)."""
-    calibrated = head.apply(probabilities)
-    label = max(LABELS, key=lambda name: calibrated[name])
-    score = max(-1.0, min(1.0, calibrated["positive"] - calibrated["negative"]))
+    calibrated probability. ``probabilities`` stay the model's own (what a head is fitted on)."""
+    return _decided(head.apply(probabilities), "logprobs", probabilities, thresholds)
+
+
+def from_probe(probed: dict[Label, float], probabilities: dict[Label, float] | None, thresholds: Thresholds) -> Scored:
+    """The label is the likeliest class of a probe's distribution (``Probe``), its confidence that class's
+    probability; ``probabilities`` stay the model's own label distribution, when it gave one."""
+    return _decided(probed, "probe", probabilities, thresholds)
+
+
+def _decided(
+    decided: dict[Label, float],
+    source: ConfidenceSource,
+    probabilities: dict[Label, float] | None,
+    thresholds: Thresholds,
+) -> Scored:
+    """The score is ``decided``'s P(positive) - P(negative), held inside its likeliest label's band, so label
+    and score still agree."""
+    label = max(LABELS, key=lambda name: decided[name])
+    score = max(-1.0, min(1.0, decided["positive"] - decided["negative"]))
     if label == "positive":
         score = max(score, thresholds.positive)
     elif label == "negative":
@@ -136,8 +151,8 @@ def from_head(probabilities: dict[Label, float], head: Scaling, thresholds: Thre
     return Scored(
         label=label,
         score=round(score, 4),
-        confidence=round(calibrated[label], 4),
-        source="logprobs",
+        confidence=round(decided[label], 4),
+        source=source,
         probabilities=probabilities,
     )
 

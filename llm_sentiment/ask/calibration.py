@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llm_sentiment.llm.base import Probe
+
 from .answers import LABELS, Label
 
 
@@ -75,7 +77,8 @@ def log_probabilities(probabilities: dict[Label, float]) -> list[float]:
 
 
 class Calibration(BaseModel):
-    """Per-model, per-target score bands and label heads fitted for one prompt version (its ``calibration.yaml``)."""
+    """Per-model, per-target score bands, label heads and probes fitted for one prompt version (its
+    ``calibration.yaml``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,16 +94,24 @@ class Calibration(BaseModel):
         "target's label is the head's likeliest class and its band is not used.",
     )
 
+    probes: dict[str, dict[str, Probe]] = Field(
+        default_factory=dict,
+        description="model group -> target (customer) -> probe of the model's hidden state where it names the "
+        "label; where one is given and the model reads slots, it decides the target's label, before any head.",
+    )
+
     @model_validator(mode="after")
     def _known_targets(self) -> Calibration:
         for model, targets in self.models.items():
             unknown = set(targets) - {"customer", "agent", "overall", "segment"}
             if unknown:
                 raise ValueError(f"{model}: unknown targets {sorted(unknown)}")
-        for model, heads in self.scaling.items():
-            unknown = set(heads) - {"customer", "agent", "overall"}
+        named = [("a label head", model, set(heads)) for model, heads in self.scaling.items()]
+        named += [("a probe", model, set(probes)) for model, probes in self.probes.items()]
+        for what, model, named_targets in named:
+            unknown = named_targets - {"customer", "agent", "overall"}
             if unknown:
-                raise ValueError(f"{model}: unknown targets for a label head {sorted(unknown)}")
+                raise ValueError(f"{model}: unknown targets for {what} {sorted(unknown)}")
         return self
 
     def thresholds(self, model: str, target: str) -> Thresholds | None:
@@ -109,3 +120,6 @@ class Calibration(BaseModel):
 
     def head(self, model: str, target: str) -> Scaling | None:
         return self.scaling.get(model, {}).get(target)
+
+    def probe(self, model: str, target: str) -> Probe | None:
+        return self.probes.get(model, {}).get(target)

@@ -179,6 +179,7 @@ def evaluate(
         parts=request.parts,
         bands=outcome.bands,
         heads=outcome.heads,
+        probes=outcome.probes,
         calibration=fitted,
         fitted_heads=heads,
     )

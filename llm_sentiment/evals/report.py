@@ -272,7 +272,7 @@ def render_markdown(results: Results, *, baseline: Results | None = None, failur
         for key, metrics in found.items():
             lines += [f"{key}:", "", *confusion_table(metrics), ""]
     lines += _tag_table(results)
-    banded = [c for c in results.configs if c.bands or c.calibration or c.heads or c.fitted_heads]
+    banded = [c for c in results.configs if c.bands or c.calibration or c.heads or c.probes or c.fitted_heads]
     if banded:
         lines += ["## Score bands", ""]
         for config in banded:
@@ -282,6 +282,10 @@ def render_markdown(results: Results, *, baseline: Results | None = None, failur
             if config.heads:
                 lines.append(
                     f"- `{config.id}` labeled by its label head instead of the band: {', '.join(config.heads)}"
+                )
+            if config.probes:
+                lines.append(
+                    f"- `{config.id}` labeled by its probe of the model's hidden state: {', '.join(config.probes)}"
                 )
             if config.calibration:
                 fitted = ", ".join(

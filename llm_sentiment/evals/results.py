@@ -54,6 +54,10 @@ class ConfigResult(BaseModel):
         default_factory=list,
         description="Targets labeled by the prompt version's label head (calibration.yaml), not by their band.",
     )
+    probes: list[TargetKey] = Field(
+        default_factory=list,
+        description="Targets labeled by the prompt version's probe of the model's hidden state, not by a head or band.",
+    )
     calibration: dict[BandKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
     fitted_heads: dict[TargetKey, FittedScaling] | None = Field(
         None, description="Label heads fitted on dev (--calibrate)."
@@ -103,6 +107,7 @@ def build(
     parts: Sequence[AnalysisPart] = (),
     bands: dict[str, dict[BandKey, Band]] | None = None,
     heads: dict[str, list[TargetKey]] | None = None,
+    probes: dict[str, list[TargetKey]] | None = None,
     calibration: dict[str, dict[BandKey, FittedBand]] | None = None,
     fitted_heads: dict[str, dict[TargetKey, FittedScaling]] | None = None,
 ) -> Results:
@@ -127,6 +132,7 @@ def build(
                 slices=slices,
                 tags=_tags(own),
                 heads=(heads or {}).get(config.id, []),
+                probes=(probes or {}).get(config.id, []),
                 calibration=(calibration or {}).get(config.id),
                 fitted_heads=(fitted_heads or {}).get(config.id),
             )

@@ -92,6 +92,7 @@ class RunOutcome:
     cases: list[CaseResult]
     bands: dict[str, dict[BandKey, Band]] = field(default_factory=dict)
     heads: dict[str, list[TargetKey]] = field(default_factory=dict)
+    probes: dict[str, list[TargetKey]] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
     cost: Callable[[str, int, int], float | None] = field(default=lambda _model, _prompt, _completion: None)
@@ -203,7 +204,10 @@ def run(
             analyzer = analyzers[config.id]
             used = {key: analyzer.thresholds_for(key) for key in BAND_KEYS}
             outcome.bands[config.id] = {key: Band(positive=t.positive, negative=t.negative) for key, t in used.items()}
-            outcome.heads[config.id] = [key for key in TARGETS if analyzer.head_for(key) is not None]
+            outcome.probes[config.id] = [key for key in TARGETS if analyzer.probe_for(key) is not None]
+            outcome.heads[config.id] = [
+                key for key in TARGETS if analyzer.head_for(key) is not None and key not in outcome.probes[config.id]
+            ]
             runs: list[tuple[EvalCall, Transcript | CaseError, Source]] = [(c, loaded[c.id], "text") for c in calls]
             runs += [(c, spoken[c.id], "audio") for c in calls if c.id in spoken]
             for call, transcript, source in runs:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ChatMessage(BaseModel):
@@ -55,6 +57,36 @@ class LLMClient(Protocol):
     def complete(self, request: LLMRequest) -> LLMResponse: ...
 
 
+class Probe(BaseModel):
+    """A linear readout of the model's last hidden state at a slot: ``softmax(state @ weights + bias)`` over
+    the slot's labels, read instead of the next-token distribution there.
+
+    A small model's hidden state where it is about to name a label holds more than the three label tokens'
+    logits show; a probe fitted on labeled dev calls (``evals.probe``) reads it. It is tied to one model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: list[list[float]] = Field(description="One row per hidden dimension, one column per label.")
+    bias: list[float] = Field(description="One per label.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Probe:
+        if not self.weights or any(len(row) != len(self.bias) for row in self.weights):
+            raise ValueError(f"every weights row must have {len(self.bias)} columns, one per bias")
+        return self
+
+    def distribution(self, state: Sequence[float], labels: Sequence[str]) -> dict[str, float]:
+        """The probe's distribution over ``labels`` (in its column order) for one hidden state."""
+        if len(state) != len(self.weights) or len(labels) != len(self.bias):
+            raise ValueError(
+                f"the probe reads {len(self.weights)}-dim states into {len(self.bias)} labels, "
+                f"not {len(state)}-dim into {len(labels)}"
+            )
+        logits = np.asarray(state, dtype=np.float64) @ np.asarray(self.weights) + np.asarray(self.bias)
+        shifted = np.exp(logits - logits.max())
+        return {label: float(p) for label, p in zip(labels, shifted / shifted.sum(), strict=True)}
+
+
 class SlotRequest(BaseModel):
     """Label many lines in one pass: after ``messages``, the answer is forced to be ``lines``, each followed
     by a slot where the model's next-token distribution over ``labels`` is read, then the likeliest label.
@@ -66,6 +98,7 @@ class SlotRequest(BaseModel):
     messages: list[ChatMessage]
     lines: list[str] = Field(min_length=1, description="Each line's forced text, up to its slot.")
     labels: list[str] = Field(min_length=2, description="What a slot chooses among; each starts with its own token.")
+    probe: Probe | None = Field(None, description="Read each slot with this probe of the hidden state instead.")
 
     def cache_key(self) -> str:
         payload = self.model_dump(mode="json")
@@ -129,6 +162,13 @@ class Sampling(BaseModel):
     seconds: float | None = None
 
 
+class HiddenStates(Protocol):
+    """An embedded model loaded in this process, read for its hidden state at each forced line's slot: what a
+    probe is fitted on (``evals.fit_probe``)."""
+
+    def read_states(self, messages: list[dict[str, str]], lines: list[str], labels: list[str]) -> list[list[float]]: ...
+
+
 class LocalModels(Protocol):
     """The embedded models a LiteLLM ``local/<name>`` deployment runs (``llama_cpp.LocalModelPool``)."""
 
@@ -152,6 +192,7 @@ class Slots(BaseModel):
 
     lines: list[str]
     labels: list[str]
+    probe: Probe | None = None
     seconds: float | None = None
 
 

@@ -219,7 +219,7 @@ class RouterClient:
                 deployment.local_name,
                 deployment.litellm_params,
                 [m.model_dump() for m in request.messages],
-                Slots(lines=request.lines, labels=request.labels, seconds=self.timeout),
+                Slots(lines=request.lines, labels=request.labels, probe=request.probe, seconds=self.timeout),
             )
         except DeadlineExceededError:
             raise ProviderTimeoutError(

@@ -157,14 +157,30 @@ class LocalModel:
         )
 
     def score_slots(self, messages: list[dict[str, str]], slots: Slots) -> SlotScores:
-        """Read each forced line's label slot from the logits after it, and append the likeliest label.
+        """Read each forced line's label slot from the logits after it (or with ``slots.probe`` from the hidden
+        state there), and append the likeliest label.
 
         The prompt is formatted as ``create_chat_completion`` formats it, so the tokens of a shared system
         message are the ones earlier questions left in the KV cache and are not read again. Each line is
         one ``eval`` (its label's tokens, a line break, then the next line): the slot's logits are those of
         the last token evaluated, so no ``logits_all`` buffer is needed."""
+        distributions, read, _ = self._read_slots(messages, slots, keep_states=slots.probe is not None)
+        return SlotScores(probabilities=distributions, prompt_tokens=read)
+
+    def read_states(self, messages: list[dict[str, str]], lines: list[str], labels: list[str]) -> list[list[float]]:
+        """The last hidden state at each slot, as ``score_slots`` reads it for a probe (what a probe is fitted on)."""
+        _, _, states = self._read_slots(messages, Slots(lines=lines, labels=labels), keep_states=True)
+        return [state.tolist() for state in states]
+
+    def _read_slots(
+        self, messages: list[dict[str, str]], slots: Slots, *, keep_states: bool
+    ) -> tuple[list[dict[str, float]], int, list[npt.NDArray[np.float32]]]:
         if self._formatter is None:
             raise SlotsUnsupportedError("this model's GGUF file has no chat template")
+        if slots.probe is not None and len(slots.probe.weights) != self._llm.n_embd():
+            raise SlotsUnsupportedError(
+                f"the probe reads {len(slots.probe.weights)}-dim states; this model's are {self._llm.n_embd()}-dim"
+            )
         _abort_if_marked(messages)
         label_tokens = [self._tokens(" " + label) for label in slots.labels]
         firsts = [tokens[0] for tokens in label_tokens]
@@ -183,24 +199,50 @@ class LocalModel:
             llm.n_tokens = kept
             pending = prompt[kept:]
             distributions: list[dict[str, float]] = []
+            states: list[npt.NDArray[np.float32]] = []
             read = kept  # counted as read, as a chat completion counts the prompt it found in the cache
             for line in slots.lines:
-                tokens = [*pending, *self._tokens(line)]
-                read += len(tokens)
-                llm.eval(tokens)
-                logits = np.ctypeslib.as_array(cast(Any, llm._ctx).get_logits(), shape=(llm.n_vocab(),))
-                chosen = np.asarray(logits[firsts], dtype=np.float64)
-                weights = np.exp(chosen - chosen.max())
-                weights /= weights.sum()
-                distributions.append({label: float(w) for label, w in zip(slots.labels, weights, strict=True)})
-                pending = [*label_tokens[int(np.argmax(weights))], *self._newline]
+                tokens = self._tokens(line)
+                read += len(pending) + len(tokens)
+                if keep_states:
+                    llm.eval(pending)
+                    states.append(self._state_after(tokens))
+                else:
+                    llm.eval([*pending, *tokens])
+                if slots.probe is not None:
+                    distribution = slots.probe.distribution(states[-1].tolist(), slots.labels)
+                else:
+                    logits = np.ctypeslib.as_array(cast(Any, llm._ctx).get_logits(), shape=(llm.n_vocab(),))
+                    chosen = np.asarray(logits[firsts], dtype=np.float64)
+                    weights = np.exp(chosen - chosen.max())
+                    weights /= weights.sum()
+                    distribution = {label: float(w) for label, w in zip(slots.labels, weights, strict=True)}
+                distributions.append(distribution)
+                likeliest = max(range(len(slots.labels)), key=lambda i: distribution[slots.labels[i]])
+                pending = [*label_tokens[likeliest], *self._newline]
         except RuntimeError as exc:
             if self._deadline is not None and time.monotonic() > self._deadline:
                 raise DeadlineExceededError(str(exc)) from exc
             raise
         finally:
             self._deadline = None
-        return SlotScores(probabilities=distributions, prompt_tokens=read)
+        return distributions, read, states
+
+    def _state_after(self, tokens: list[int]) -> npt.NDArray[np.float32]:
+        """Evaluate ``tokens`` with llama.cpp's embeddings output on, and copy the last one's hidden state (after
+        the final norm: what the output layer reads). Only these few tokens are evaluated that way."""
+        import llama_cpp
+
+        ctx = cast(Any, self._llm._ctx).ctx
+        llama_cpp.llama_set_embeddings(ctx, True)
+        try:
+            self._llm.eval(tokens)
+            pointer = llama_cpp.llama_get_embeddings_ith(ctx, -1)
+            if not pointer:
+                raise SlotsUnsupportedError("llama.cpp gave no hidden state for the slot")
+            return np.ctypeslib.as_array(pointer, shape=(self._llm.n_embd(),)).copy()
+        finally:
+            llama_cpp.llama_set_embeddings(ctx, False)
 
     def _tokens(self, text: str) -> list[int]:
         return [int(t) for t in self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)]

@@ -236,6 +236,8 @@ def test_stc3_converts_to_customer_and_resolution_labels(tmp_path: Path) -> None
     assert all(c.split == split_of(stc3.NAME, c.id.removeprefix("stc3-")) for c in by_id.values())
     assert "+2:1 +1:2 +0:1 -1:1 -2:0" in happy.summary
     assert "Krippendorff's alpha" in conversion.description
+    assert stc3.SOURCE.pool is not None
+    assert stc3.SOURCE.pool({"data.zip": archive}) == conversion.calls, "a pool this small is the whole sample"
 
 
 def _dd_archives(tmp_path: Path) -> dict[str, Path]:

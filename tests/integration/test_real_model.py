@@ -70,6 +70,23 @@ def test_customer_sentiment_on_clear_calls(analyzer: Any, name: str, customer: s
         assert quote.text in call.segments[quote.segment_id - 1].text
 
 
+@pytest.mark.parametrize(("name", "customer"), [("negative.txt", "negative"), ("positive.txt", "positive")])
+def test_the_shipped_customer_probe_reads_the_hidden_state_after_the_label_question(
+    router: FallbackLLM, real_settings: Settings, name: str, customer: str
+) -> None:
+    prompts = PromptSet(real_settings.prompts_dir, real_settings.prompts_version)
+    assert prompts.calibration is not None and prompts.calibration.probe(DEFAULT, "customer") is not None
+    result = Analyzer(router, prompts, real_settings.analysis_options()).analyze(
+        load_call(FIXTURES / name), parts=(), explain=False
+    )
+    sentiment = result.roles.customer
+    assert (sentiment.label, sentiment.confidence_source) == (customer, "probe"), sentiment.probabilities
+    assert sentiment.probabilities is not None, "the model's own label distribution is kept"
+    asked = {p.question_id: p for p in result.provenance}
+    assert asked["customer_sentiment_probe"].model_used == DEFAULT
+    assert result.roles.agent.confidence_source == "logprobs", "no probe for the agent"
+
+
 def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:
     analyzer.analyze(load_call(FIXTURES / "injection.txt"), parts=())  # ensures the cache holds this call
     env = {**os.environ, "LLM_SENTIMENT_CACHE_PATH": str(cache_dir)}

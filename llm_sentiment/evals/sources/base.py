@@ -59,6 +59,9 @@ class Source:
     files: tuple[RemoteFile, ...]
     convert: Callable[[Mapping[str, Path]], Conversion]
     """Raw files by file name -> the calls."""
+    pool: Callable[[Mapping[str, Path]], list[EvalCall]] | None = None
+    """Raw files -> every labeled conversation the sample is drawn from (both splits), where there are more
+    than the sample: what a probe is fitted on (its dev split only, ``evals.fit_probe``)."""
 
 
 def sha256_of(data: bytes) -> str:

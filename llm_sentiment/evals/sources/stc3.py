@@ -125,10 +125,24 @@ def agreement(dialogues: Sequence[Mapping[str, Any]]) -> dict[str, float | None]
     }
 
 
-def convert(raw: Mapping[str, Path]) -> Conversion:
+def _dialogues(raw: Mapping[str, Path]) -> list[dict[str, Any]]:
     with zipfile.ZipFile(raw[ARCHIVE.name]) as archive:
         dialogues: list[dict[str, Any]] = json.loads(archive.read(MEMBER).decode("utf-8"))
-    pool = [call for call in map(convert_dialogue, dialogues) if call is not None]
+    return dialogues
+
+
+def _converted(dialogues: Sequence[Mapping[str, Any]]) -> list[EvalCall]:
+    return [call for call in map(convert_dialogue, dialogues) if call is not None]
+
+
+def pool(raw: Mapping[str, Path]) -> list[EvalCall]:
+    """Every converted dialogue (1,668), both splits: the sample below is drawn from these."""
+    return _converted(_dialogues(raw))
+
+
+def convert(raw: Mapping[str, Path]) -> Conversion:
+    dialogues = _dialogues(raw)
+    pool = _converted(dialogues)
     calls = [
         call
         for split in ("dev", "test")
@@ -164,4 +178,4 @@ def convert(raw: Mapping[str, Path]) -> Conversion:
     return Conversion(calls=calls, description=description, subsets={"ci": ci})
 
 
-SOURCE = Source(name=NAME, files=(ARCHIVE,), convert=convert)
+SOURCE = Source(name=NAME, files=(ARCHIVE,), convert=convert, pool=pool)

@@ -1,0 +1,89 @@
+"""A label probe (a linear readout of the model's hidden state at the label) deciding a role's label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.questions import LABEL_ANSWER_START
+from llm_sentiment.analysis.scoring import from_probe
+from llm_sentiment.ask.calibration import Calibration, Thresholds
+from llm_sentiment.errors import SlotsUnsupportedError
+from llm_sentiment.llm.base import Probe
+from llm_sentiment.llm.testing import FakeLLM
+from llm_sentiment.roles.rules import assign_roles
+from llm_sentiment.transcript.formats import load_transcript
+from tests.conftest import FIXTURES
+
+NEUTRAL = {"positive": 0.2, "neutral": 0.7, "negative": 0.1}
+PROBE = Probe(weights=[[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]], bias=[0.0, 0.0, 0.0])
+
+
+def _calibrated(prompts: Any, model: str) -> Any:
+    prompts.calibration = Calibration(fitted_on="a test", models={}, probes={model: {"customer": PROBE}})
+    return prompts
+
+
+def _labels(llm: FakeLLM) -> FakeLLM:
+    for _ in range(3):
+        llm.enqueue({"label": "neutral", "confidence": 0.7}, label_probs=NEUTRAL)
+    return llm
+
+
+def test_a_probe_reads_a_distribution_over_its_labels_from_one_state() -> None:
+    leaning = PROBE.distribution([2.0, 0.0], ["positive", "neutral", "negative"])
+    assert max(leaning, key=lambda k: leaning[k]) == "positive"
+    assert sum(leaning.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="2-dim states into 3 labels, not 3-dim"):
+        PROBE.distribution([1.0, 2.0, 3.0], ["positive", "neutral", "negative"])
+    with pytest.raises(ValidationError, match="columns"):
+        Probe(weights=[[1.0, 0.0], [0.0, 1.0]], bias=[0.0, 0.0, 0.0])
+
+
+def test_a_probe_label_agrees_with_its_score_and_keeps_the_models_own_distribution() -> None:
+    probed = {"positive": 0.1, "neutral": 0.3, "negative": 0.6}
+    scored = from_probe(probed, NEUTRAL, Thresholds())  # type: ignore[arg-type]
+    assert (scored.label, scored.score, scored.confidence, scored.source) == ("negative", -0.5, 0.6, "probe")
+    assert scored.probabilities == NEUTRAL
+    calm = from_probe({"positive": 0.3, "neutral": 0.4, "negative": 0.3}, None, Thresholds())
+    assert calm.label == "neutral" and -0.33 < calm.score < 0.33
+
+
+def test_a_calibration_names_probes_only_for_role_and_call_targets() -> None:
+    with pytest.raises(ValidationError, match="unknown targets for a probe"):
+        Calibration(fitted_on="x", models={}, probes={"m": {"segment": PROBE}})
+    calibration = Calibration(fitted_on="x", models={}, probes={"m": {"customer": PROBE}})
+    assert calibration.probe("m", "customer") == PROBE and calibration.probe("m", "agent") is None
+
+
+def test_the_probe_decides_the_customer_label_after_the_label_question(prompts: Any, settings: Any) -> None:
+    call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
+    llm = _labels(FakeLLM(model="fake")).enqueue_slots([{"positive": 0.05, "neutral": 0.15, "negative": 0.8}])
+    result = Analyzer(llm, _calibrated(prompts, "fake"), settings.analysis_options("fake")).analyze(
+        call, parts=(), explain=False
+    )
+    customer = result.roles.customer
+    assert (customer.label, customer.confidence, customer.confidence_source) == ("negative", 0.8, "probe")
+    assert result.roles.agent.confidence_source == "logprobs", "no probe for the agent: its answer decides"
+    (request,) = llm.slot_requests
+    assert request.probe == PROBE and request.lines == [LABEL_ANSWER_START]
+    assert request.messages == llm.requests[0].messages, "read at the label question's own prompt"
+    assert [p.question_id for p in result.provenance][:2] == ["customer_sentiment", "customer_sentiment_probe"]
+
+
+def test_without_a_readable_probe_the_label_answer_decides_and_says_why(prompts: Any, settings: Any) -> None:
+    call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
+    llm = _labels(FakeLLM(model="fake")).enqueue_slots(SlotsUnsupportedError("no chat template"))
+    result = Analyzer(llm, _calibrated(prompts, "fake"), settings.analysis_options("fake")).analyze(
+        call, parts=(), explain=False
+    )
+    assert result.roles.customer.confidence_source == "logprobs"
+    assert [w.code for w in result.warnings] == ["labels.no_probe"]
+    other = _labels(FakeLLM(model="fake"))  # a model without slots is never asked for one
+    Analyzer(other, _calibrated(prompts, "fake"), settings.analysis_options("fake")).analyze(
+        call, parts=(), explain=False
+    )
+    assert other.slot_requests == []
