@@ -28,7 +28,7 @@ from llm_sentiment.ask.answers import (
     SummaryAnswer,
     UserQuestion,
 )
-from llm_sentiment.ask.asking import Answered, Provenance
+from llm_sentiment.ask.asking import Answered, Provenance, slot_provenance
 from llm_sentiment.ask.calibration import Calibration, Scaling, Thresholds
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import ProviderError, SlotsUnsupportedError, TokenLimitError
@@ -404,19 +404,7 @@ class Analyzer:
             run.warnings.append(Warning(code="labels.no_probe", question_id=row.id, message=exc.message))
             return None
         run.provenance.append(
-            Provenance(
-                question_id=f"{row.id}_probe",
-                template_id=template.meta.id,
-                template_version=template.meta.version,
-                template_hash=template.sha256[:16],
-                model_requested=self.model,
-                model_used=response.model,
-                cache_hit=response.cache_hit,
-                prompt_tokens=response.prompt_tokens,
-                completion_tokens=0,
-                latency_s=response.latency_s,
-                window=situation.scope.window,
-            )
+            slot_provenance(f"{row.id}_probe", template, self.model, response, window=situation.scope.window)
         )
         return {label: response.probabilities[0][label] for label in LABEL_NAMES}
 

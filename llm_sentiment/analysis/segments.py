@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import cast
 
 from llm_sentiment.ask.answers import LABELS, Label, LabelAnswer
-from llm_sentiment.ask.asking import Provenance
+from llm_sentiment.ask.asking import Provenance, slot_provenance
 from llm_sentiment.ask.calibration import Thresholds
 from llm_sentiment.ask.prompts import PromptSet, as_data
 from llm_sentiment.errors import InvalidAnswerError, ProviderError, SlotsUnsupportedError
@@ -148,17 +148,11 @@ class SegmentScorer:
             warnings.append(Warning(code="segments.no_slots", question_id=SEGMENT_QUESTION_ID, message=exc.message))
             return {}
         provenance.append(
-            Provenance(
-                question_id=SEGMENT_QUESTION_ID,
-                template_id=template.meta.id,
-                template_version=template.meta.version,
-                template_hash=template.sha256[:16],
-                model_requested=self.model,
-                model_used=response.model,
-                cache_hit=response.cache_hit,
-                prompt_tokens=response.prompt_tokens,
-                completion_tokens=0,
-                latency_s=response.latency_s,
+            slot_provenance(
+                SEGMENT_QUESTION_ID,
+                template,
+                self.model,
+                response,
                 window=scope.window,
                 segment_ids=sorted({u.segment.id for u in units}),
             )

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from llm_sentiment.errors import InvalidAnswerError, InvalidGrammarError, LLMSentimentError
-from llm_sentiment.llm.base import ChatMessage, LLMClient, LLMRequest, LLMResponse
+from llm_sentiment.llm.base import ChatMessage, LLMClient, LLMRequest, LLMResponse, SlotResponse
 
 from .prompts import QuestionTemplate
 
@@ -62,6 +62,32 @@ class Provenance(BaseModel):
                 "asks": self.asks + later.asks,
             }
         )
+
+
+def slot_provenance(
+    question_id: str,
+    template: QuestionTemplate,
+    model: str,
+    response: SlotResponse,
+    *,
+    window: int | None,
+    segment_ids: list[int] | None = None,
+) -> Provenance:
+    """A slot read's entry (per-segment labels, a label probe): one pass, nothing generated, never re-asked."""
+    return Provenance(
+        question_id=question_id,
+        template_id=template.meta.id,
+        template_version=template.meta.version,
+        template_hash=template.sha256[:16],
+        model_requested=model,
+        model_used=response.model,
+        cache_hit=response.cache_hit,
+        prompt_tokens=response.prompt_tokens,
+        completion_tokens=0,
+        latency_s=response.latency_s,
+        window=window,
+        segment_ids=segment_ids,
+    )
 
 
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
