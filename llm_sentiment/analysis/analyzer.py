@@ -134,14 +134,13 @@ class Analyzer:
         """The prompt version's probe for this model and target, where the model can read one (an embedded model:
         it reads the hidden state at a slot)."""
         calibration = self._calibration
-        reads = getattr(self.llm, "reads_slots", None)
-        if calibration is None or not (callable(reads) and reads(self.model)):
+        if calibration is None or not self._model_reads_slots:
             return None
         return calibration.probe(self.model, target)
 
     @property
     def _calibration(self) -> Calibration | None:
-        """The prompt version's bands and heads, unless thresholds set in the environment ask for their band."""
+        """The prompt version's bands, heads and probes, unless thresholds set in the environment ask for their band."""
         return None if self.options.thresholds_given else self.prompts.calibration
 
     @property
@@ -157,8 +156,13 @@ class Analyzer:
     @property
     def reads_slots(self) -> bool:
         """Per-segment labels come from label slots (``segments``): set, and the model can."""
+        return self.options.segment_slots and self._model_reads_slots
+
+    @property
+    def _model_reads_slots(self) -> bool:
+        """The client can read this model's slots (label slots, a probe): the embedded models."""
         reads = getattr(self.llm, "reads_slots", None)
-        return self.options.segment_slots and callable(reads) and bool(reads(self.model))
+        return callable(reads) and bool(reads(self.model))
 
     def _scorer(self) -> SegmentScorer:
         return SegmentScorer(
