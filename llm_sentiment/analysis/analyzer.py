@@ -12,7 +12,7 @@ question is a row of ``questions``, asked through ``ask_row``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
@@ -22,8 +22,8 @@ from pydantic import BaseModel
 from llm_sentiment.ask.answers import LABELS as LABEL_NAMES
 from llm_sentiment.ask.answers import (
     REASONING_SENTENCES,
-    Label,
     LabelAnswer,
+    Resolution,
     ResolutionAnswer,
     SummaryAnswer,
     UserQuestion,
@@ -59,9 +59,11 @@ from .questions import (
     LABEL_ANSWER_START,
     LABELS,
     NOTES,
+    PROBED_STATUSES,
     RECOMMENDATIONS,
     RESOLUTION,
     ROLE_QUESTIONS,
+    STATUS_PROBE_AT,
     SUMMARY,
     SUMMARY_QUESTIONS,
     SUPPORT,
@@ -83,6 +85,7 @@ from .result import (
     RoleSentiments,
     SegmentSentiment,
     Sentiment,
+    StatusSource,
     Summary,
     Warning,
     Window,
@@ -240,7 +243,7 @@ class Analyzer:
             # Labels first: a label question may use its own short system message, so asking it before
             # the questions that share the transcript prefix lets llama.cpp compute that prefix once.
             with run.stage("roles"):
-                labels = {t.key: self._label(scope, t, run) for t in TARGETS}
+                labels = self._labels(scope, run, status="summary" in parts)
             scored: list[SegmentSentiment] = []
             if "segments" in parts:
                 with run.stage("segments"):
@@ -258,7 +261,7 @@ class Analyzer:
                 )
             )
         with run.stage("roles"):
-            labels = labels or {t.key: self._label(scope, t, run) for t in TARGETS}
+            labels = labels or self._labels(scope, run, status="summary" in parts)
             results = {
                 t.key: self._explain(scope, t, labels[t.key], run) if explain else _sentiment(labels[t.key], "", [])
                 for t in TARGETS
@@ -367,15 +370,26 @@ class Analyzer:
 
         return read_in_windows(transcript, plans, lines, self.prompts, score=score, note=note)
 
+    def _labels(self, scope: Scope, run: _Run, *, status: bool) -> dict[str, Scored]:
+        """Each target's label; with ``status``, the resolution probe read right after the label question it
+        reads (``STATUS_PROBE_AT``), while that prompt is still in the model's KV cache."""
+        labels = {}
+        for target in TARGETS:
+            labels[target.key] = self._label(scope, target, run)
+            row = LABELS[TARGETS.index(target)]
+            if status and row.id == STATUS_PROBE_AT:
+                run.status = self._probe(row, Situation(scope=scope), "resolution", PROBED_STATUSES, run)
+        return labels
+
     def _label(self, scope: Scope, target: Target, run: _Run) -> Scored:
         row = LABELS[TARGETS.index(target)]
         situation = Situation(scope=scope)
         labelled = self._ask(row, situation, run)
         probabilities = label_probabilities(labelled.response.content, labelled.response.logprobs)
         thresholds = self.thresholds_for(target.key)
-        probed = self._probe(row, situation, target.key, run)
+        probed = self._probe(row, situation, target.key, LABEL_NAMES, run)
         if probed is not None:
-            return from_probe(probed, probabilities, thresholds)
+            return from_probe({label: probed[label] for label in LABEL_NAMES}, probabilities, thresholds)
         head = self.head_for(target.key)
         if probabilities and head is not None:
             return from_head(probabilities, head, thresholds)
@@ -384,20 +398,21 @@ class Analyzer:
         return from_model(labelled.value.label, labelled.value.confidence, thresholds)
 
     def _probe(
-        self, row: Question[LabelAnswer], situation: Situation, target: str, run: _Run
-    ) -> dict[Label, float] | None:
-        """The prompt version's probe for this model and target, read at the label answer's start right after the
-        label question (its prompt is still in the model's KV cache, so only those few tokens are read). None
-        without a probe, or when the model cannot read slots or its provider fails (the head or band decides)."""
+        self, row: Question[LabelAnswer], situation: Situation, target: str, names: Sequence[str], run: _Run
+    ) -> dict[str, float] | None:
+        """The prompt version's probe for this model and target (a label's, or the resolution's over ``names``),
+        read at the label answer's start right after the label question ``row`` (its prompt is still in the
+        model's KV cache, so only those few tokens are read). None without a probe, or when the model cannot
+        read slots or its provider fails (the head or band, or the resolution question, decides)."""
         probe = self.probe_for(target)
         if probe is None:
             return None
-        template = self.prompts[row.template]
+        own = row.id == f"{target}_sentiment"
         request = SlotRequest(
             model=self.model,
             messages=row.messages(self.prompts, situation),
             lines=[LABEL_ANSWER_START],
-            labels=list(LABEL_NAMES),
+            labels=list(names),
             probe=probe,
         )
         try:
@@ -405,12 +420,15 @@ class Analyzer:
         except (SlotsUnsupportedError, ProviderError) as exc:
             if isinstance(exc, ProviderError) and not exc.retryable:
                 raise
-            run.warnings.append(Warning(code="labels.no_probe", question_id=row.id, message=exc.message))
+            code = "labels.no_probe" if own else f"{target}.no_probe"
+            run.warnings.append(Warning(code=code, question_id=row.id, message=exc.message))
             return None
+        question_id = f"{row.id}_probe" if own else f"{target}_probe"
+        template = self.prompts[row.template]
         run.provenance.append(
-            slot_provenance(f"{row.id}_probe", template, self.model, response, window=situation.scope.window)
+            slot_provenance(question_id, template, self.model, response, window=situation.scope.window)
         )
-        return {label: response.probabilities[0][label] for label in LABEL_NAMES}
+        return {name: response.probabilities[0][name] for name in names}
 
     def _explain(self, scope: Scope, target: Target, scored: Scored, run: _Run) -> Sentiment:
         row = EVIDENCE[TARGETS.index(target)]
@@ -450,7 +468,8 @@ class Analyzer:
         judged negative satisfied. Unsupported sentences get the summary re-asked once, naming them; those
         still unsupported are dropped. An unsupported reason makes the resolution ``unclear``."""
         summarised = self._ask(SUMMARY, Situation(scope=scope, judged=judged), run)
-        resolved = self._ask(RESOLUTION, Situation(scope=scope), run)
+        status = _likeliest(run.status) if run.status else None
+        resolved = self._ask(RESOLUTION, Situation(scope=scope, status=status), run)
         sentences = sentence_claims(summarised.value.summary)
         reason = reason_claims(resolved.value)
         failed = self._unsupported(scope, (*sentences, *reason), run, judged=judged)
@@ -459,7 +478,7 @@ class Analyzer:
         if dropped:
             summary, sentences, dropped = self._reask_summary(scope, summarised, sentences, dropped, judged, run)
         return self._summary(scope, summary, sentences, dropped, run), self._resolution(
-            scope, resolved.value, bool(reason) and reason[0] in failed, run
+            scope, resolved.value, bool(reason) and reason[0] in failed, run.status, run
         )
 
     def _unsupported(
@@ -515,16 +534,27 @@ class Analyzer:
         return Summary(text=" ".join(kept), quotes=quotes if kept else [])
 
     def _resolution(
-        self, scope: Scope, answer: ResolutionAnswer, reason_unsupported: bool, run: _Run
+        self,
+        scope: Scope,
+        answer: ResolutionAnswer,
+        reason_unsupported: bool,
+        probed: dict[str, float] | None,
+        run: _Run,
     ) -> ResolutionFinding:
-        """An unsupported reason leaves nothing to vouch for the status: ``unclear``, with no reason or quote."""
+        """An unsupported reason leaves nothing to vouch for the status: ``unclear``, with no reason or quote.
+        A probed status (``probed``, the probe's distribution) was the only one the answer could give."""
+        source: StatusSource = "probe" if probed else "answer"
         if reason_unsupported:
             run.warnings.append(unclear_warning(answer, RESOLUTION.id))
-            return ResolutionFinding(status="unclear", reasoning="", quotes=[])
+            return ResolutionFinding(
+                status="unclear", reasoning="", quotes=[], status_source=source, probabilities=probed
+            )
         return ResolutionFinding(
             status=answer.resolution,
             reasoning=answer.reasoning.strip(),
             quotes=grounded([answer.quote], quote_menu(scope.lines), RESOLUTION.id, run.warnings),
+            status_source=source,
+            probabilities=probed,
         )
 
     def _recommendations(self, scope: Scope, facts: list[str], run: _Run) -> list[Recommendation]:
@@ -546,6 +576,8 @@ class _Run:
     warnings: list[Warning]
     timings: dict[str, float]
     progress: Progress | None
+    status: dict[str, float] | None = None
+    """The resolution probe's distribution, read with the labels, for the resolution question to state."""
 
     def record(self, provenance: Provenance, scope: Scope, step: str) -> None:
         self.provenance.append(provenance.model_copy(update={"window": scope.window}))
@@ -564,6 +596,10 @@ class _Run:
             yield
         finally:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
+def _likeliest(probed: dict[str, float]) -> Resolution:
+    return max(PROBED_STATUSES, key=lambda name: probed[name])
 
 
 def _sentiment(scored: Scored, reasoning: str, quotes: list[Quote]) -> Sentiment:

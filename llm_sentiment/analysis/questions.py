@@ -22,6 +22,7 @@ from llm_sentiment.ask.answers import (
     LabelAnswer,
     NotesAnswer,
     RecommendationsAnswer,
+    Resolution,
     ResolutionAnswer,
     SummaryAnswer,
     SupportAnswer,
@@ -89,6 +90,8 @@ class Situation:
     rejected: Rejected | None = None
     judged: tuple[tuple[str, str], ...] = ()
     """What the analysis already judged, ``(role, label)``: the summary must not contradict it."""
+    status: Resolution | None = None
+    """The resolution status a probe already decided: the resolution question then asks for its evidence."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,16 @@ LABEL_ANSWER_START = '{"label": "'
 """How a label answer starts (the JSON its grammar allows): a probe reads the model's hidden state right after
 it, where the next token names the label (``Analyzer._probe``, ``evals.probe``)."""
 
+PROBED_STATUSES: tuple[Resolution, ...] = ("resolved", "partial", "unresolved")
+"""What the resolution probe chooses among; ``unclear`` is what an unsupported reason makes a status, not a
+class any dataset labels."""
+
+STATUS_PROBE_AT = "customer_sentiment"
+"""The label question at whose slot the resolution probe reads the hidden state: the customer's, whose own
+lines say whether their issue is settled ("it works now, thanks" / "so I just wait again?"). Read right after
+that question, its prompt is still in the model's KV cache, so the status costs a few tokens, not a second
+reading of the call."""
+
 
 def _label(target: Target) -> Question[LabelAnswer]:
     return Question(
@@ -249,7 +262,8 @@ RESOLUTION = Question(
     template="resolution",
     output=ResolutionAnswer,
     max_tokens=_tokens(240),
-    schema=lambda s: resolution_schema(quote_menu(s.scope.lines).ids),
+    schema=lambda s: resolution_schema(quote_menu(s.scope.lines).ids, s.status),
+    variables=lambda s: {"status": s.status},
     check=lambda answer, s: _anyone([answer.quote], s),
 )
 

@@ -14,6 +14,7 @@ from llm_sentiment.transcript.model import Warning as Warning  # re-exported: an
 from .behavior import Behavioral
 
 ConfidenceSource = Literal["logprobs", "probe", "model"]
+StatusSource = Literal["answer", "probe"]
 TimeBasis = Literal["measured", "estimated"]
 Direction = Literal["improving", "stable", "declining"]
 
@@ -147,6 +148,15 @@ class ResolutionFinding(BaseModel):
     status: Resolution
     reasoning: str
     quotes: list[Quote]
+    status_source: StatusSource = Field(
+        "answer",
+        description="Who chose the status: the resolution question's answer, or a probe of the model's hidden "
+        "state fitted on labeled calls (the answer then gives its evidence; an unsupported reason still makes "
+        "it 'unclear').",
+    )
+    probabilities: dict[str, float] | None = Field(
+        None, description="The probe's distribution over resolved / partial / unresolved, where it chose."
+    )
 
 
 class Recommendation(BaseModel):

@@ -183,15 +183,15 @@ def summary_schema(quote_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def resolution_schema(quote_ids: list[str]) -> dict[str, Any]:
+def resolution_schema(quote_ids: list[str], status: Resolution | None = None) -> dict[str, Any]:
     """In ``ResolutionAnswer``'s order; the reason is bounded like the evidence's (unbounded, written before the
-    status, it can run past the answer's token budget)."""
+    status, it can run past the answer's token budget). A status already decided is the only one allowed."""
     return {
         "type": "object",
         "properties": {
             "quote": _line_id(quote_ids),
             "reasoning": {"type": "string", "pattern": REASONING_PATTERN},
-            "resolution": _choice(list(RESOLUTIONS)),
+            "resolution": _choice([status] if status else list(RESOLUTIONS)),
         },
         "required": ["quote", "reasoning", "resolution"],
     }

@@ -96,8 +96,9 @@ class Calibration(BaseModel):
 
     probes: dict[str, dict[str, Probe]] = Field(
         default_factory=dict,
-        description="model group -> target (customer) -> probe of the model's hidden state where it names the "
-        "label; where one is given and the model reads slots, it decides the target's label, before any head.",
+        description="model group -> target (customer; resolution: read at the customer's label slot) -> probe "
+        "of the model's hidden state where it names the label; where one is given and the model reads slots, it "
+        "decides the target's label (before any head) or the resolution's status.",
     )
 
     @model_validator(mode="after")
@@ -106,10 +107,11 @@ class Calibration(BaseModel):
             unknown = set(targets) - {"customer", "agent", "overall", "segment"}
             if unknown:
                 raise ValueError(f"{model}: unknown targets {sorted(unknown)}")
-        named = [("a label head", model, set(heads)) for model, heads in self.scaling.items()]
-        named += [("a probe", model, set(probes)) for model, probes in self.probes.items()]
-        for what, model, named_targets in named:
-            unknown = named_targets - {"customer", "agent", "overall"}
+        roles = {"customer", "agent", "overall"}
+        named = [("a label head", model, set(heads), roles) for model, heads in self.scaling.items()]
+        named += [("a probe", model, set(probes), {*roles, "resolution"}) for model, probes in self.probes.items()]
+        for what, model, named_targets, known in named:
+            unknown = named_targets - known
             if unknown:
                 raise ValueError(f"{model}: unknown targets for {what} {sorted(unknown)}")
         return self

@@ -20,6 +20,8 @@ from llm_sentiment.evals.dataset import EvalCall, Resolution, RoleLabels, Split,
 from llm_sentiment.transcript.model import Transcript
 
 TargetKey = Literal["customer", "agent", "overall"]
+ProbeKey = Literal["customer", "agent", "overall", "resolution"]
+"""What a probe can decide: a target's label, or the resolution's status."""
 TARGETS: tuple[TargetKey, ...] = ("customer", "agent", "overall")
 BandKey = Literal[TargetKey, "segment"]
 BAND_KEYS: tuple[BandKey, ...] = (*TARGETS, "segment")

@@ -3,6 +3,9 @@
     python -m llm_sentiment.evals.fit_probe --prompts v5 --model local/qwen2.5-coder-1.5b --target customer \\
         --dataset callcenter --pool stc3-helpdesk --write llm_sentiment/prompts/v5/calibration.yaml
 
+``--target resolution`` fits the resolution probe on the same customer label slot (``STATUS_PROBE_AT``)
+against the calls' resolution labels.
+
 Each ``--dataset`` (a name under ``evals/datasets`` or a directory) gives its dev split; each ``--pool`` a
 fetched source's whole dev pool (``python -m llm_sentiment.evals.sources fetch NAME`` first), many more
 labeled conversations than its eval sample. Test calls are never read. For every call the label question
@@ -25,8 +28,8 @@ import yaml
 from tqdm import tqdm
 
 from llm_sentiment._util.jsoncache import JsonCache
-from llm_sentiment.analysis.questions import LABEL_ANSWER_START, question_messages
-from llm_sentiment.ask.answers import LABELS, Label
+from llm_sentiment.analysis.questions import LABEL_ANSWER_START, PROBED_STATUSES, STATUS_PROBE_AT, question_messages
+from llm_sentiment.ask.answers import LABELS
 from llm_sentiment.ask.prompts import PromptSet
 from llm_sentiment.errors import LLMSentimentError
 from llm_sentiment.evals.dataset import EvalCall, load_dataset
@@ -39,7 +42,9 @@ from llm_sentiment.transcript.formats.plain import parse_plain_text
 from llm_sentiment.wiring import embedded_model
 
 
-def _gold(call: EvalCall, target: str) -> Label | None:
+def _gold(call: EvalCall, target: str) -> str | None:
+    if target == "resolution":
+        return call.labels.resolution
     if target == "overall":
         return call.labels.overall
     role = call.labels.customer if target == "customer" else call.labels.agent
@@ -64,7 +69,7 @@ def _states(
     for call in tqdm(calls, desc=name, unit="call", file=sys.stderr):
         roles = parse_roles_spec(call.roles) if call.roles else None
         transcript = assign_roles(parse_plain_text(call.transcript), roles)
-        messages = [m.model_dump() for m in question_messages(prompts, transcript, f"{target}_sentiment")]
+        messages = [m.model_dump() for m in question_messages(prompts, transcript, _slot_question(target))]
         key = hashlib.sha256(json.dumps([identity, messages, LABEL_ANSWER_START]).encode()).hexdigest()
         state = cache.get_json(key)
         if state is None:
@@ -72,6 +77,11 @@ def _states(
             cache.set_json(key, state)
         rows.append(state)
     return np.asarray(rows, dtype=np.float64)
+
+
+def _slot_question(target: str) -> str:
+    """The label question whose slot a target's probe reads."""
+    return STATUS_PROBE_AT if target == "resolution" else f"{target}_sentiment"
 
 
 def _write(path: Path, model: str, target: str, fitted: FittedProbe) -> None:
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--target", choices=("customer", "agent", "overall"), default="customer")
+    parser.add_argument("--target", choices=("customer", "agent", "overall", "resolution"), default="customer")
     parser.add_argument("--dataset", action="append", default=[], help="an eval dataset: its dev split")
     parser.add_argument("--pool", action="append", default=[], choices=sorted(SOURCES), help="a source's dev pool")
     parser.add_argument("--write", type=Path, help="the calibration.yaml to write the probe into")
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         ]
     except LLMSentimentError as exc:
         raise SystemExit(f"error: {exc}") from None
-    fitted = fit_probe_across(labeled)
+    fitted = fit_probe_across(labeled, PROBED_STATUSES if args.target == "resolution" else LABELS)
     print(
         f"# {args.prompts} {args.target} probe for {args.model}: {fitted.components} components, L2 {fitted.l2}; "
         "out-of-fold dev macro-F1 "

@@ -1,6 +1,7 @@
 """Fit a label probe (``Probe``) on the model's hidden states at labeled dev calls: pure functions.
 
-A softmax regression on the state where the model is about to name a label, after standardising it and
+A softmax regression (over the sentiment labels, or any other classes such as the resolution statuses) on
+the state where the model is about to name a label, after standardising it and
 projecting it on its leading principal components (fewer numbers to fit than the state has dimensions).
 Each dataset weighs the same and, inside one, each gold label does: the eval's metric is macro-F1, and a
 pool of real dialogues is mostly neutral. The number of components and the L2 pull are chosen by
@@ -18,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 
-from llm_sentiment.ask.answers import LABELS, Label
+from llm_sentiment.ask.answers import LABELS
 from llm_sentiment.evals.metrics.confusion import confusion_matrix
 from llm_sentiment.evals.metrics.f1 import macro_f1
 from llm_sentiment.llm.base import Probe
@@ -32,11 +33,11 @@ Matrix = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Labeled:
-    """One dataset's dev calls: their ids (for the folds), gold labels and hidden states."""
+    """One dataset's dev calls: their ids (for the folds), gold classes and hidden states."""
 
     name: str
     ids: Sequence[str]
-    gold: Sequence[Label]
+    gold: Sequence[str]
     states: Matrix
 
 
@@ -50,10 +51,11 @@ class FittedProbe:
     dev_calls: dict[str, int]
 
 
-def fit_probe_across(datasets: Sequence[Labeled]) -> FittedProbe:
-    """The probe with the best cross-validated mean macro-F1 over ``datasets``, refitted on all their calls."""
+def fit_probe_across(datasets: Sequence[Labeled], names: Sequence[str] = LABELS) -> FittedProbe:
+    """The probe over the classes ``names`` (its columns, in that order) with the best cross-validated mean
+    macro-F1 over ``datasets``, refitted on all their calls."""
     states = np.vstack([d.states for d in datasets])
-    classes = np.concatenate([[LABELS.index(g) for g in d.gold] for d in datasets])
+    classes = np.concatenate([[names.index(g) for g in d.gold] for d in datasets])
     weights = np.concatenate([_balanced(d.gold) / len(datasets) for d in datasets])
     folds = np.concatenate([[_fold(i) for i in d.ids] for d in datasets])
     owner = np.concatenate([[n] * len(d.gold) for n, d in enumerate(datasets)])
@@ -65,16 +67,16 @@ def fit_probe_across(datasets: Sequence[Labeled]) -> FittedProbe:
             predicted = np.zeros(len(classes), dtype=int)
             for k in range(FOLDS):
                 held = folds == k
-                matrix, bias = _fit(states[~held], classes[~held], weights[~held], components, l2)
+                matrix, bias = _fit(states[~held], classes[~held], weights[~held], components, l2, len(names))
                 predicted[held] = np.argmax(states[held] @ matrix + bias, axis=1)
-            scores = [_macro_f1(classes[owner == n], predicted[owner == n]) for n in range(len(datasets))]
+            scores = [_macro_f1(classes[owner == n], predicted[owner == n], names) for n in range(len(datasets))]
             mean = float(np.mean(scores))
             if best is None or round(mean, 9) > round(best[0], 9):
                 best = (mean, components, l2, scores)
     if best is None:
         raise ValueError("too few calls to fit a probe")
     _, components, l2, scores = best
-    matrix, bias = _fit(states, classes, weights, components, l2)
+    matrix, bias = _fit(states, classes, weights, components, l2, len(names))
     return FittedProbe(
         probe=Probe(weights=[[_round(v) for v in row] for row in matrix], bias=[_round(v) for v in bias]),
         components=components,
@@ -85,7 +87,7 @@ def fit_probe_across(datasets: Sequence[Labeled]) -> FittedProbe:
 
 
 def _fit(
-    states: Matrix, classes: npt.NDArray[np.int_], weights: Matrix, components: int, l2: float
+    states: Matrix, classes: npt.NDArray[np.int_], weights: Matrix, components: int, l2: float, size: int
 ) -> tuple[Matrix, Matrix]:
     """Standardise, project on the leading components, fit the softmax regression; folded into one affine map
     of the raw state."""
@@ -96,18 +98,17 @@ def _fit(
     projection = vt[:components].T
     features = standard @ projection
     spread = features.std(axis=0) + 1e-6  # each component on the same scale, so one pull fits all
-    matrix, bias = _softmax_regression(features / spread, classes, weights, l2)
+    matrix, bias = _softmax_regression(features / spread, classes, weights, l2, size)
     raw = (projection / spread) / scale[:, None] @ matrix
     return raw, bias - mean @ raw
 
 
 def _softmax_regression(
-    features: Matrix, classes: npt.NDArray[np.int_], weights: Matrix, l2: float
+    features: Matrix, classes: npt.NDArray[np.int_], weights: Matrix, l2: float, size: int
 ) -> tuple[Matrix, Matrix]:
-    """Weighted multinomial logistic regression with an L2 pull on the weights (not the bias), by L-BFGS from
-    zero: deterministic."""
+    """Weighted multinomial logistic regression over ``size`` classes with an L2 pull on the weights (not the
+    bias), by L-BFGS from zero: deterministic."""
     columns = features.shape[1]
-    size = len(LABELS)
     target = np.eye(size)[classes]
     share = weights / weights.sum()
 
@@ -126,8 +127,8 @@ def _softmax_regression(
     return theta[: columns * size].reshape(columns, size), theta[columns * size :]
 
 
-def _balanced(gold: Sequence[Label]) -> Matrix:
-    """Weights that give each gold label of one dataset the same total, summing to 1."""
+def _balanced(gold: Sequence[str]) -> Matrix:
+    """Weights that give each gold class of one dataset the same total, summing to 1."""
     counts = {label: gold.count(label) for label in set(gold)}
     return np.array([1 / (len(counts) * counts[g]) for g in gold])
 
@@ -137,9 +138,9 @@ def _fold(call_id: str) -> int:
     return hashlib.sha256(f"probe-fold:{call_id}".encode()).digest()[0] % FOLDS
 
 
-def _macro_f1(gold: npt.NDArray[np.int_], predicted: npt.NDArray[np.int_]) -> float:
-    matrix = confusion_matrix([LABELS[g] for g in gold], [LABELS[p] for p in predicted], LABELS)
-    return macro_f1(matrix, LABELS) or 0.0
+def _macro_f1(gold: npt.NDArray[np.int_], predicted: npt.NDArray[np.int_], names: Sequence[str]) -> float:
+    matrix = confusion_matrix([names[g] for g in gold], [names[p] for p in predicted], names)
+    return macro_f1(matrix, names) or 0.0
 
 
 def _round(value: float) -> float:

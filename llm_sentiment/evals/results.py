@@ -15,7 +15,7 @@ from llm_sentiment.ask.calibration import Band
 from llm_sentiment.errors import EvalFileError
 from llm_sentiment.evals.aggregate import Cost, SliceMetrics, slice_metrics
 from llm_sentiment.evals.calibrate import FittedBand, FittedScaling
-from llm_sentiment.evals.cases import BandKey, CaseResult, TargetKey
+from llm_sentiment.evals.cases import BandKey, CaseResult, ProbeKey, TargetKey
 from llm_sentiment.evals.dataset import SPLITS, Split
 from llm_sentiment.evals.metrics.summary import rate
 from llm_sentiment.evals.runner import EvalConfig
@@ -54,9 +54,10 @@ class ConfigResult(BaseModel):
         default_factory=list,
         description="Targets labeled by the prompt version's label head (calibration.yaml), not by their band.",
     )
-    probes: list[TargetKey] = Field(
+    probes: list[ProbeKey] = Field(
         default_factory=list,
-        description="Targets labeled by the prompt version's probe of the model's hidden state, not by a head or band.",
+        description="Targets labeled by the prompt version's probe of the model's hidden state, not by a head or band "
+        "(resolution: the status chosen by its probe, the resolution question giving the evidence).",
     )
     calibration: dict[BandKey, FittedBand] | None = Field(None, description="Bands fitted on dev (--calibrate).")
     fitted_heads: dict[TargetKey, FittedScaling] | None = Field(
@@ -107,7 +108,7 @@ def build(
     parts: Sequence[AnalysisPart] = (),
     bands: dict[str, dict[BandKey, Band]] | None = None,
     heads: dict[str, list[TargetKey]] | None = None,
-    probes: dict[str, list[TargetKey]] | None = None,
+    probes: dict[str, list[ProbeKey]] | None = None,
     calibration: dict[str, dict[BandKey, FittedBand]] | None = None,
     fitted_heads: dict[str, dict[TargetKey, FittedScaling]] | None = None,
 ) -> Results:

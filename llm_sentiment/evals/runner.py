@@ -29,6 +29,7 @@ from llm_sentiment.evals.cases import (
     BandKey,
     CaseError,
     CaseResult,
+    ProbeKey,
     QuestionRecord,
     Source,
     TargetKey,
@@ -92,7 +93,7 @@ class RunOutcome:
     cases: list[CaseResult]
     bands: dict[str, dict[BandKey, Band]] = field(default_factory=dict)
     heads: dict[str, list[TargetKey]] = field(default_factory=dict)
-    probes: dict[str, list[TargetKey]] = field(default_factory=dict)
+    probes: dict[str, list[ProbeKey]] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
     cost: Callable[[str, int, int], float | None] = field(default=lambda _model, _prompt, _completion: None)
@@ -205,6 +206,8 @@ def run(
             used = {key: analyzer.thresholds_for(key) for key in BAND_KEYS}
             outcome.bands[config.id] = {key: Band(positive=t.positive, negative=t.negative) for key, t in used.items()}
             outcome.probes[config.id] = [key for key in TARGETS if analyzer.probe_for(key) is not None]
+            if "summary" in parts and analyzer.probe_for("resolution") is not None:
+                outcome.probes[config.id].append("resolution")
             outcome.heads[config.id] = [
                 key for key in TARGETS if analyzer.head_for(key) is not None and key not in outcome.probes[config.id]
             ]

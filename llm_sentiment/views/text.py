@@ -66,7 +66,11 @@ def _wrap_up(analysis: Analysis) -> list[str]:
         lines += ["", "Summary:", f"  {analysis.summary.text or '(none supported by the transcript)'}"]
     if analysis.resolution is not None:
         reasoning = analysis.resolution.reasoning
-        lines += [f"Resolution: {analysis.resolution.status}" + (f" - {reasoning}" if reasoning else "")]
+        status: str = analysis.resolution.status
+        probed = analysis.resolution.probabilities
+        if probed and status in probed:  # chosen by the probe, not an unsupported reason's "unclear"
+            status += f" (probe {probed[status]:.2f})"
+        lines += [f"Resolution: {status}" + (f" - {reasoning}" if reasoning else "")]
         lines += [_quote(q) for q in analysis.resolution.quotes]
     if analysis.recommendations:
         lines += ["Recommendations:"]

@@ -16,6 +16,7 @@ from llm_sentiment.llm.base import Probe
 from llm_sentiment.llm.testing import FakeLLM
 from llm_sentiment.roles.rules import assign_roles
 from llm_sentiment.transcript.formats import load_transcript
+from llm_sentiment.views.text import render_text
 from tests.conftest import FIXTURES
 
 NEUTRAL = {"positive": 0.2, "neutral": 0.7, "negative": 0.1}
@@ -87,3 +88,58 @@ def test_without_a_readable_probe_the_label_answer_decides_and_says_why(prompts:
         call, parts=(), explain=False
     )
     assert other.slot_requests == []
+
+
+STATUS_PROBE = Probe(weights=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], bias=[0.0, 0.0, 0.0])
+PARTIAL = {"resolved": 0.2, "partial": 0.7, "unresolved": 0.1}
+
+
+def _summary_answers(llm: FakeLLM, status: str) -> FakeLLM:
+    """The summary part after the role questions: summary, resolution, support check, recommendations."""
+    for quote in ("2", "5", "6"):
+        llm.enqueue({"quotes": [quote], "reasoning": "Angry about a late parcel."})
+    llm.enqueue({"summary": "The caller's parcel is a week late. The agent opened an investigation.", "quotes": ["2"]})
+    llm.enqueue({"resolution": status, "quote": "5", "reasoning": "An investigation is open; the parcel is not here."})
+    yes = {"supported": True, "line": "5"}
+    llm.enqueue({"S1": yes, "S2": yes, "R": yes})
+    return llm.enqueue({"recommendations": [{"type": "escalation", "recommendation": "Call back.", "quote": "6"}]})
+
+
+def test_the_resolution_probe_reads_the_customer_slot_and_the_answer_gives_its_evidence(
+    prompts: Any, settings: Any
+) -> None:
+    call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
+    prompts.calibration = Calibration(
+        fitted_on="a test", models={}, probes={"fake": {"customer": PROBE, "resolution": STATUS_PROBE}}
+    )
+    llm = _labels(FakeLLM(model="fake")).enqueue_slots([{"positive": 0.05, "neutral": 0.15, "negative": 0.8}])
+    _summary_answers(llm.enqueue_slots([PARTIAL]), "partial")
+    result = Analyzer(llm, prompts, settings.analysis_options("fake")).analyze(call, parts=("summary",))
+    assert llm.pending == 0
+    customer, status = llm.slot_requests
+    assert status.probe == STATUS_PROBE and status.labels == ["resolved", "partial", "unresolved"]
+    assert status.messages == customer.messages == llm.requests[0].messages, "the customer's label slot, read again"
+    ids = [p.question_id for p in result.provenance]
+    assert ids[:3] == ["customer_sentiment", "customer_sentiment_probe", "resolution_probe"]
+    resolution = result.resolution
+    assert (resolution.status, resolution.status_source, resolution.probabilities) == ("partial", "probe", PARTIAL)
+    asked = next(r for r in llm.requests if r.json_schema and "resolution" in r.json_schema["properties"])
+    assert asked.json_schema is not None and asked.json_schema["properties"]["resolution"]["enum"] == ["partial"]
+    assert "already judged from the customer's lines: partial" in asked.messages[-1].content
+    assert "\nResolution: partial (probe 0.70) - An investigation is open" in render_text(result)
+
+
+def test_without_the_summary_part_or_a_status_probe_no_status_is_read(prompts: Any, settings: Any) -> None:
+    call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
+    prompts.calibration = Calibration(
+        fitted_on="a test", models={}, probes={"fake": {"customer": PROBE, "resolution": STATUS_PROBE}}
+    )
+    llm = _labels(FakeLLM(model="fake")).enqueue_slots([NEUTRAL])
+    Analyzer(llm, prompts, settings.analysis_options("fake")).analyze(call, parts=(), explain=False)
+    assert len(llm.slot_requests) == 1, "labels only: the status is not read"
+    failed = _labels(FakeLLM(model="fake")).enqueue_slots([NEUTRAL]).enqueue_slots(SlotsUnsupportedError("no GGUF"))
+    _summary_answers(failed, "unresolved")
+    result = Analyzer(failed, prompts, settings.analysis_options("fake")).analyze(call, parts=("summary",))
+    assert (result.resolution.status, result.resolution.status_source) == ("unresolved", "answer")
+    assert result.resolution.probabilities is None
+    assert [w.code for w in result.warnings] == ["resolution.no_probe"]

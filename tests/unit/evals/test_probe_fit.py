@@ -53,3 +53,20 @@ def test_writing_a_probe_keeps_the_bands_and_heads_above_it_and_other_probes(tmp
     calibration = Calibration.model_validate(yaml.safe_load(text))
     assert calibration.thresholds("m", "customer") is not None
     assert calibration.probe("m", "customer") == fitted.probe == calibration.probe("m", "agent")
+
+
+def test_a_status_probe_is_fitted_over_the_resolution_statuses_and_named_in_a_calibration() -> None:
+    from llm_sentiment.analysis.questions import PROBED_STATUSES
+
+    labeled = _dataset("real", [20, 40, 20], seed=4)
+    as_status = dict(zip(LABELS, PROBED_STATUSES, strict=True))
+    statuses = Labeled(labeled.name, labeled.ids, [as_status[g] for g in labeled.gold], labeled.states)
+    fitted = fit_probe_across([statuses], PROBED_STATUSES)
+    assert fitted.dev_macro_f1["real"] > 0.8
+    read = fitted.probe.distribution(list(statuses.states[0]), list(PROBED_STATUSES))
+    assert max(read, key=lambda k: read[k]) == statuses.gold[0]
+    calibration = Calibration(fitted_on="x", models={}, probes={"m": {"resolution": fitted.probe}})
+    assert calibration.probe("m", "resolution") == fitted.probe
+    with pytest.raises(ValueError, match="unknown targets for a label head"):
+        head = {"weights": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], "bias": [0.0, 0.0, 0.0]}
+        Calibration.model_validate({"fitted_on": "x", "models": {}, "scaling": {"m": {"resolution": head}}})
