@@ -47,8 +47,8 @@ from .faithfulness import (
     reask_problem,
     reason_claims,
     sentence_claims,
-    unclear_warning,
     unsupported,
+    unsupported_reason_warning,
 )
 from .findings import findings
 from .grounding import grounded, quote_menu
@@ -541,14 +541,14 @@ class Analyzer:
         probed: dict[str, float] | None,
         run: _Run,
     ) -> ResolutionFinding:
-        """An unsupported reason leaves nothing to vouch for the status: ``unclear``, with no reason or quote.
-        A probed status (``probed``, the probe's distribution) was the only one the answer could give."""
+        """An unsupported reason is left out, with its quote. A status the answer chose rested on that reason, so
+        nothing is left to vouch for it: ``unclear``. A probed status (``probed``, the probe's distribution; the
+        only one the answer could give) was fitted on labeled calls, not argued, so it stays."""
         source: StatusSource = "probe" if probed else "answer"
         if reason_unsupported:
-            run.warnings.append(unclear_warning(answer, RESOLUTION.id))
-            return ResolutionFinding(
-                status="unclear", reasoning="", quotes=[], status_source=source, probabilities=probed
-            )
+            run.warnings.append(unsupported_reason_warning(answer, RESOLUTION.id, probed=probed is not None))
+            status = answer.resolution if probed else "unclear"
+            return ResolutionFinding(status=status, reasoning="", quotes=[], status_source=source, probabilities=probed)
         return ResolutionFinding(
             status=answer.resolution,
             reasoning=answer.reasoning.strip(),

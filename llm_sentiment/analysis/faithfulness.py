@@ -5,7 +5,7 @@ so one question (``questions.SUPPORT``) asks, for all of them at once, whether a
 statement and which one. The answer names line ids from the quote menu (or ``none``), never text, so
 the grammar holds no transcript or summary words. A statement counts as supported only when the
 model says so *and* names a line that exists. What happens to an unsupported one (re-asked, dropped,
-or the resolution reported as unclear) is the analyzer's; this module says which ones and why.
+or the resolution reported as unclear, or its reason left out) is the analyzer's; this module says which ones and why.
 """
 
 from __future__ import annotations
@@ -115,10 +115,16 @@ def dropped_warning(dropped: list[Claim], total: int, question_id: str) -> Warni
     )
 
 
-def unclear_warning(answer: ResolutionAnswer, question_id: str) -> Warning:
+def unsupported_reason_warning(answer: ResolutionAnswer, question_id: str, *, probed: bool) -> Warning:
+    """``probed``: the status came from a probe, not from the reason, so it stays and only the reason goes."""
+    outcome = (
+        "the reason and its quote are left out (the status is the probe's)"
+        if probed
+        else "so the resolution is reported as 'unclear'"
+    )
     return Warning(
         code="resolution.unsupported",
         question_id=question_id,
-        message=f"the transcript does not support the reason given for {answer.resolution!r}, so the resolution "
-        f"is reported as 'unclear': {answer.reasoning.strip()[:160]!r}",
+        message=f"the transcript does not support the reason given for {answer.resolution!r}, {outcome}: "
+        f"{answer.reasoning.strip()[:160]!r}",
     )

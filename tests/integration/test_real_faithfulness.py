@@ -85,6 +85,8 @@ def test_the_example_summary_claims_nothing_the_call_does_not_show(real: Any) ->
     print("\n".join(f"warning [{w.code}] {w.message}" for w in result.warnings))
     assert {p.model_used for p in result.provenance} == {settings.model}
     assert "summary_support" in {p.question_id for p in result.provenance}
+    assert result.resolution.status_source == "probe", "v5's resolution probe chose the status"
+    assert "resolution_probe" in {p.question_id for p in result.provenance}
 
     assert sentences, "a faithful summary is still a summary"
     for sentence in [*sentences, result.resolution.reasoning]:

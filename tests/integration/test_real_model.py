@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from llm_sentiment.analysis.analyzer import Analyzer
+from llm_sentiment.analysis.questions import LABEL_ANSWER_START, PROBED_STATUSES, STATUS_PROBE_AT, question_messages
 from llm_sentiment.ask.prompts import PromptSet
-from llm_sentiment.llm.base import ChatMessage, LLMRequest
+from llm_sentiment.llm.base import ChatMessage, LLMRequest, SlotRequest
 from llm_sentiment.llm.cached import CachedLLM, ResponseCache
 from llm_sentiment.llm.config import RouterConfig
 from llm_sentiment.llm.fallback import FallbackLLM
@@ -85,6 +86,23 @@ def test_the_shipped_customer_probe_reads_the_hidden_state_after_the_label_quest
     asked = {p.question_id: p for p in result.provenance}
     assert asked["customer_sentiment_probe"].model_used == DEFAULT
     assert result.roles.agent.confidence_source == "logprobs", "no probe for the agent"
+
+
+@pytest.mark.parametrize(("name", "settled"), [("negative.txt", False), ("positive.txt", True)])
+def test_the_shipped_resolution_probe_reads_the_customer_label_slot(
+    router: FallbackLLM, real_settings: Settings, name: str, settled: bool
+) -> None:
+    """What the analyzer reads when the summary is asked: the status probe at the customer's label slot."""
+    prompts = PromptSet(real_settings.prompts_dir, real_settings.prompts_version)
+    probe = prompts.calibration.probe(DEFAULT, "resolution") if prompts.calibration else None
+    assert probe is not None
+    messages = question_messages(prompts, load_call(FIXTURES / name), STATUS_PROBE_AT)
+    request = SlotRequest(
+        model=DEFAULT, messages=messages, lines=[LABEL_ANSWER_START], labels=list(PROBED_STATUSES), probe=probe
+    )
+    (read,) = router.score_slots(request).probabilities
+    status = max(read, key=lambda k: read[k])
+    assert (status == "resolved") == settled, read  # the lost parcel is not settled; the fixed heating is
 
 
 def test_cli_rerun_is_served_from_cache(analyzer: Any, cache_dir: Path) -> None:

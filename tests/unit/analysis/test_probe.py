@@ -143,3 +143,21 @@ def test_without_the_summary_part_or_a_status_probe_no_status_is_read(prompts: A
     assert (result.resolution.status, result.resolution.status_source) == ("unresolved", "answer")
     assert result.resolution.probabilities is None
     assert [w.code for w in result.warnings] == ["resolution.no_probe"]
+
+
+def test_an_unsupported_reason_leaves_a_probed_status_standing_without_its_reason(prompts: Any, settings: Any) -> None:
+    call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
+    prompts.calibration = Calibration(fitted_on="a test", models={}, probes={"fake": {"resolution": STATUS_PROBE}})
+    llm = _labels(FakeLLM(model="fake")).enqueue_slots([PARTIAL])
+    for quote in ("2", "5", "6"):
+        llm.enqueue({"quotes": [quote], "reasoning": "Angry about a late parcel."})
+    llm.enqueue({"summary": "The caller's parcel is a week late. The agent opened an investigation.", "quotes": ["2"]})
+    llm.enqueue({"resolution": "partial", "quote": "5", "reasoning": "The parcel will come tomorrow."})
+    yes, no = {"supported": True, "line": "5"}, {"supported": False, "line": "none"}
+    llm.enqueue({"S1": yes, "S2": yes, "R": no})
+    llm.enqueue({"recommendations": [{"type": "escalation", "recommendation": "Call back.", "quote": "6"}]})
+    result = Analyzer(llm, prompts, settings.analysis_options("fake")).analyze(call, parts=("summary",))
+    resolution = result.resolution
+    assert (resolution.status, resolution.reasoning, resolution.quotes) == ("partial", "", []), "no reason, no quote"
+    (warning,) = result.warnings
+    assert warning.code == "resolution.unsupported" and "the status is the probe's" in warning.message
