@@ -151,8 +151,8 @@ class ResolutionFinding(BaseModel):
     status_source: StatusSource = Field(
         "answer",
         description="Who chose the status: the resolution question's answer, or a probe of the model's hidden "
-        "state fitted on labeled calls (the answer then gives its evidence; an unsupported reason still makes "
-        "it 'unclear').",
+        "state fitted on labeled calls (the answer then gives its evidence; an unsupported reason is left out "
+        "and the status stays).",
     )
     probabilities: dict[str, float] | None = Field(
         None, description="The probe's distribution over resolved / partial / unresolved, where it chose."

@@ -68,7 +68,7 @@ def _wrap_up(analysis: Analysis) -> list[str]:
         reasoning = analysis.resolution.reasoning
         status: str = analysis.resolution.status
         probed = analysis.resolution.probabilities
-        if probed and status in probed:  # chosen by the probe, not an unsupported reason's "unclear"
+        if probed and status in probed:  # chosen by the probe: say how sure it was
             status += f" (probe {probed[status]:.2f})"
         lines += [f"Resolution: {status}" + (f" - {reasoning}" if reasoning else "")]
         lines += [_quote(q) for q in analysis.resolution.quotes]
