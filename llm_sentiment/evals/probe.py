@@ -59,6 +59,7 @@ def fit_probe_across(datasets: Sequence[Labeled], names: Sequence[str] = LABELS)
     weights = np.concatenate([_balanced(d.gold) / len(datasets) for d in datasets])
     folds = np.concatenate([[_fold(i) for i in d.ids] for d in datasets])
     owner = np.concatenate([[n] * len(d.gold) for n, d in enumerate(datasets)])
+    bases = [_basis(states[folds != k]) for k in range(FOLDS)]  # one decomposition per fold, for every setting
     best: tuple[float, int, float, list[float]] | None = None
     for components in COMPONENTS:
         if components >= min(len(classes), states.shape[1]):
@@ -67,7 +68,7 @@ def fit_probe_across(datasets: Sequence[Labeled], names: Sequence[str] = LABELS)
             predicted = np.zeros(len(classes), dtype=int)
             for k in range(FOLDS):
                 held = folds == k
-                matrix, bias = _fit(states[~held], classes[~held], weights[~held], components, l2, len(names))
+                matrix, bias = _fit(bases[k], classes[~held], weights[~held], components, l2, len(names))
                 predicted[held] = np.argmax(states[held] @ matrix + bias, axis=1)
             scores = [_macro_f1(classes[owner == n], predicted[owner == n], names) for n in range(len(datasets))]
             mean = float(np.mean(scores))
@@ -76,7 +77,7 @@ def fit_probe_across(datasets: Sequence[Labeled], names: Sequence[str] = LABELS)
     if best is None:
         raise ValueError("too few calls to fit a probe")
     _, components, l2, scores = best
-    matrix, bias = _fit(states, classes, weights, components, l2, len(names))
+    matrix, bias = _fit(_basis(states), classes, weights, components, l2, len(names))
     return FittedProbe(
         probe=Probe(weights=[[_round(v) for v in row] for row in matrix], bias=[_round(v) for v in bias]),
         components=components,
@@ -86,17 +87,32 @@ def fit_probe_across(datasets: Sequence[Labeled], names: Sequence[str] = LABELS)
     )
 
 
-def _fit(
-    states: Matrix, classes: npt.NDArray[np.int_], weights: Matrix, components: int, l2: float, size: int
-) -> tuple[Matrix, Matrix]:
-    """Standardise, project on the leading components, fit the softmax regression; folded into one affine map
-    of the raw state."""
+@dataclass(frozen=True)
+class _Basis:
+    """The training states standardised, and their principal directions (rows of ``vt``)."""
+
+    mean: Matrix
+    scale: Matrix
+    standard: Matrix
+    vt: Matrix
+
+
+def _basis(states: Matrix) -> _Basis:
     mean = states.mean(axis=0)
     scale = states.std(axis=0) + 1e-6
     standard = (states - mean) / scale
     _, _, vt = np.linalg.svd(standard, full_matrices=False)
-    projection = vt[:components].T
-    features = standard @ projection
+    return _Basis(mean=mean, scale=scale, standard=standard, vt=vt)
+
+
+def _fit(
+    basis: _Basis, classes: npt.NDArray[np.int_], weights: Matrix, components: int, l2: float, size: int
+) -> tuple[Matrix, Matrix]:
+    """Project the standardised states on the leading components, fit the softmax regression; folded into one
+    affine map of the raw state."""
+    mean, scale = basis.mean, basis.scale
+    projection = basis.vt[:components].T
+    features = basis.standard @ projection
     spread = features.std(axis=0) + 1e-6  # each component on the same scale, so one pull fits all
     matrix, bias = _softmax_regression(features / spread, classes, weights, l2, size)
     raw = (projection / spread) / scale[:, None] @ matrix
