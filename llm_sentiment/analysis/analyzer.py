@@ -464,11 +464,12 @@ class Analyzer:
         self, scope: Scope, judged: tuple[tuple[str, str], ...], run: _Run
     ) -> tuple[Summary, ResolutionFinding]:
         """Both answers, then one support question over the summary's sentences and the resolution's reason
-        (``faithfulness``). The summary is shown the labels already judged, so it does not call a customer
-        judged negative satisfied. Unsupported sentences get the summary re-asked once, naming them; those
-        still unsupported are dropped. An unsupported reason makes the resolution ``unclear``."""
-        summarised = self._ask(SUMMARY, Situation(scope=scope, judged=judged), run)
+        (``faithfulness``). The summary is shown the labels already judged and the probed status, so it does not
+        call a customer judged negative satisfied, nor an issue left waiting resolved. Unsupported sentences get
+        the summary re-asked once, naming them; those still unsupported are dropped. An unsupported reason makes
+        an answer-chosen status ``unclear``."""
         status = _likeliest(run.status) if run.status else None
+        summarised = self._ask(SUMMARY, Situation(scope=scope, judged=judged, status=status), run)
         resolved = self._ask(RESOLUTION, Situation(scope=scope, status=status), run)
         sentences = sentence_claims(summarised.value.summary)
         reason = reason_claims(resolved.value)
@@ -476,7 +477,9 @@ class Analyzer:
         dropped = [c for c in sentences if c in failed]
         summary = summarised.value
         if dropped:
-            summary, sentences, dropped = self._reask_summary(scope, summarised, sentences, dropped, judged, run)
+            summary, sentences, dropped = self._reask_summary(
+                scope, summarised, sentences, dropped, judged, status, run
+            )
         return self._summary(scope, summary, sentences, dropped, run), self._resolution(
             scope, resolved.value, bool(reason) and reason[0] in failed, run.status, run
         )
@@ -502,12 +505,15 @@ class Analyzer:
         sentences: tuple[Claim, ...],
         dropped: list[Claim],
         judged: tuple[tuple[str, str], ...],
+        status: Resolution | None,
         run: _Run,
     ) -> tuple[SummaryAnswer, tuple[Claim, ...], list[Claim]]:
         """The summary asked again with the sentences no line shows, and checked again; the answer with more
         supported sentences is kept (the second on a tie: it was told what was wrong)."""
         rejected = Rejected(first.response.content, reask_problem(dropped))
-        second = self._ask(SUMMARY, Situation(scope=scope, rejected=rejected, judged=judged), run, again=True)
+        second = self._ask(
+            SUMMARY, Situation(scope=scope, rejected=rejected, judged=judged, status=status), run, again=True
+        )
         resentences = sentence_claims(second.value.summary)
         still = self._unsupported(scope, resentences, run, judged=judged, again=True)
         if len(resentences) - len(still) >= len(sentences) - len(dropped):

@@ -91,7 +91,8 @@ class Situation:
     judged: tuple[tuple[str, str], ...] = ()
     """What the analysis already judged, ``(role, label)``: the summary must not contradict it."""
     status: Resolution | None = None
-    """The resolution status a probe already decided: the resolution question then asks for its evidence."""
+    """The resolution status a probe already decided: the resolution question then asks for its evidence, and the
+    summary is told it, so the two do not disagree."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,10 @@ SUMMARY = Question(
     output=SummaryAnswer,
     max_tokens=_tokens(360),
     schema=lambda s: summary_schema(quote_menu(s.scope.lines).ids),
-    variables=lambda s: {"judged": [{"whose": f"the {role}", "label": label} for role, label in s.judged]},
+    variables=lambda s: {
+        "judged": [{"whose": f"the {role}", "label": label} for role, label in s.judged],
+        "status": s.status,
+    },
     check=lambda answer, s: _anyone(answer.quotes, s) or sentence_count_problem(answer.summary, "summary", 2, 4),
 )
 RESOLUTION = Question(

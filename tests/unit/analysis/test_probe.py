@@ -126,6 +126,9 @@ def test_the_resolution_probe_reads_the_customer_slot_and_the_answer_gives_its_e
     asked = next(r for r in llm.requests if r.json_schema and "resolution" in r.json_schema["properties"])
     assert asked.json_schema is not None and asked.json_schema["properties"]["resolution"]["enum"] == ["partial"]
     assert "already judged from the customer's lines: partial" in asked.messages[-1].content
+    summarised = next(r for r in llm.requests if r.json_schema and "summary" in r.json_schema["properties"])
+    told = "issue stands at the end was already judged: partial (something was done or promised"
+    assert told in summarised.messages[-1].content, "the summary is told the status, so it cannot call it resolved"
     assert "\nResolution: partial (probe 0.70) - An investigation is open" in render_text(result)
 
 
