@@ -73,7 +73,11 @@ class CaseResult(BaseModel):
     source: Source = "text"
     targets: dict[TargetKey, TargetResult]
     gold_resolution: Resolution | None
-    predicted_resolution: Resolution | None = None
+    predicted_resolution: Resolution | None = Field(None, description="The status as scored (``unclear`` as partial).")
+    found_resolution: FoundResolution | None = Field(None, description="The status as the analysis found it.")
+    resolution_probabilities: dict[str, float] | None = Field(
+        None, description="The resolution probe's distribution, where the probe chose the status."
+    )
     gold_segments: list[Label] | None = None
     predicted_segments: list[Label] | None = None
     segment_scores: list[float] | None = Field(None, description="Each turn's score (its sentences' weighted mean).")
@@ -205,6 +209,8 @@ def score_analysis(
                 case.targets[key] = case.targets[key].model_copy(update={"predicted_trend": trend.direction})
     if analysis.resolution is not None:
         case.predicted_resolution = _RESOLUTIONS[analysis.resolution.status]
+        case.found_resolution = analysis.resolution.status
+        case.resolution_probabilities = analysis.resolution.probabilities
     _with_segments(case, turn_tallies(analysis.segments, analysis.transcript, thresholds))
     case.questions = _records(analysis.provenance)
     case.wall_s = round(wall_s, 3)

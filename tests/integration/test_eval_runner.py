@@ -295,12 +295,14 @@ def test_a_status_chosen_by_the_resolution_probe_is_reported_among_the_probes(
     from llm_sentiment.llm.testing import schema_answer
 
     llm = FakeLLM(model="local/qwen2.5-coder-1.5b", respond=schema_answer)
+    partial = {"resolved": 0.1, "partial": 0.8, "unresolved": 0.1}
     for _ in range(3):  # per call: the customer probe, then the status probe at the same slot
         llm.enqueue_slots([{"positive": 0.1, "neutral": 0.8, "negative": 0.1}])
-        llm.enqueue_slots([{"resolved": 0.1, "partial": 0.8, "unresolved": 0.1}])
+        llm.enqueue_slots([partial])
     outcome = evaluate(request(tmp_path, prompts=["v5"], parts=("summary",), lexicon=False), settings, llm=llm)
     assert outcome.results.configs[0].probes == ["customer", "resolution"]
-    assert {c.predicted_resolution for c in outcome.cases} <= {"partial", "unclear"}, "the probe's status or none"
+    assert {c.predicted_resolution for c in outcome.cases} == {"partial"}, "the probe's status stands"
+    assert all(c.found_resolution == "partial" and c.resolution_probabilities == partial for c in outcome.cases)
     assert (
         "labeled by its probe of the model's hidden state: customer, resolution"
         in (tmp_path / "out" / "report.md").read_text()
