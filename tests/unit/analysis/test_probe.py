@@ -94,14 +94,20 @@ STATUS_PROBE = Probe(weights=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], bias=[0.0, 0.0,
 PARTIAL = {"resolved": 0.2, "partial": 0.7, "unresolved": 0.1}
 
 
-def _summary_answers(llm: FakeLLM, status: str) -> FakeLLM:
+def _summary_answers(
+    llm: FakeLLM,
+    status: str,
+    reason: str = "An investigation is open; the parcel is not here.",
+    *,
+    reason_supported: bool = True,
+) -> FakeLLM:
     """The summary part after the role questions: summary, resolution, support check, recommendations."""
     for quote in ("2", "5", "6"):
         llm.enqueue({"quotes": [quote], "reasoning": "Angry about a late parcel."})
     llm.enqueue({"summary": "The caller's parcel is a week late. The agent opened an investigation.", "quotes": ["2"]})
-    llm.enqueue({"resolution": status, "quote": "5", "reasoning": "An investigation is open; the parcel is not here."})
-    yes = {"supported": True, "line": "5"}
-    llm.enqueue({"S1": yes, "S2": yes, "R": yes})
+    llm.enqueue({"resolution": status, "quote": "5", "reasoning": reason})
+    yes, no = {"supported": True, "line": "5"}, {"supported": False, "line": "none"}
+    llm.enqueue({"S1": yes, "S2": yes, "R": yes if reason_supported else no})
     return llm.enqueue({"recommendations": [{"type": "escalation", "recommendation": "Call back.", "quote": "6"}]})
 
 
@@ -152,13 +158,7 @@ def test_an_unsupported_reason_leaves_a_probed_status_standing_without_its_reaso
     call = assign_roles(load_transcript(FIXTURES / "negative.txt"))
     prompts.calibration = Calibration(fitted_on="a test", models={}, probes={"fake": {"resolution": STATUS_PROBE}})
     llm = _labels(FakeLLM(model="fake")).enqueue_slots([PARTIAL])
-    for quote in ("2", "5", "6"):
-        llm.enqueue({"quotes": [quote], "reasoning": "Angry about a late parcel."})
-    llm.enqueue({"summary": "The caller's parcel is a week late. The agent opened an investigation.", "quotes": ["2"]})
-    llm.enqueue({"resolution": "partial", "quote": "5", "reasoning": "The parcel will come tomorrow."})
-    yes, no = {"supported": True, "line": "5"}, {"supported": False, "line": "none"}
-    llm.enqueue({"S1": yes, "S2": yes, "R": no})
-    llm.enqueue({"recommendations": [{"type": "escalation", "recommendation": "Call back.", "quote": "6"}]})
+    _summary_answers(llm, "partial", "The parcel will come tomorrow.", reason_supported=False)
     result = Analyzer(llm, prompts, settings.analysis_options("fake")).analyze(call, parts=("summary",))
     resolution = result.resolution
     assert (resolution.status, resolution.reasoning, resolution.quotes) == ("partial", "", []), "no reason, no quote"
