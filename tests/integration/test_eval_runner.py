@@ -361,13 +361,11 @@ def test_the_gate_scores_the_real_ci_dialogues_per_segment_against_their_own_sec
     metrics = row.slices["all"]
     ci = load_dataset("dailydialog-service", REPO / "evals" / "datasets").select(subset="ci")
     assert metrics.segments is not None and metrics.segments.n == sum(len(c.labels.segments or []) for c in ci)
-    assert metrics.customer.n == 0 and metrics.customer.macro_f1 is None, "unlabeled: in results.json, unmeasured"
-    asked = {q["question_id"] for line in (tmp_path / "gate" / "cases.jsonl").read_text().splitlines()
-             for q in json.loads(line)["questions"]}  # fmt: skip
-    assert asked == {"segment_sentiment"}, "a dataset that labels no role is asked no role question"
+    assert metrics.customer.n == 6, "the customer's label derived from the utterances' is measured"
+    assert metrics.agent.n == 0 and metrics.agent.macro_f1 is None, "unlabeled: in results.json, unmeasured"
     markdown = (tmp_path / "gate" / "report.md").read_text()
-    assert "## Gate" in markdown and "segment macro-F1" in markdown and "cust. macro-F1" not in markdown
-    assert "segments:" in markdown and "customer:" not in markdown
+    assert "## Gate" in markdown and "segment macro-F1" in markdown and "cust. macro-F1" in markdown
+    assert "segments:" in markdown and "agent:" not in markdown
 
     strict = tmp_path / "strict.yaml"
     strict.write_text("dailydialog-service/ci:\n  segments.macro_f1: 0.99\n")

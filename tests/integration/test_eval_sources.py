@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from llm_sentiment.ask.answers import Label
 from llm_sentiment.errors import DatasetError
 from llm_sentiment.evals import sources
 from llm_sentiment.evals.dataset import load_dataset
@@ -283,8 +284,44 @@ def test_dailydialog_converts_service_encounters_to_segment_labels(tmp_path: Pat
     )
     assert room.labels.segments == ["neutral", "neutral", "positive"]
     assert bag.labels.segments == ["neutral", "negative", "neutral"]
-    assert all(c.labels.customer is None and c.labels.resolution is None for c in conversion.calls)
+    # the customer's label is their last emotional line; the agent's "happiness" handing over the key is
+    # not the customer's, and the agent is never labeled
+    assert [c.labels.customer.sentiment if c.labels.customer else None for c in (room, bag)] == ["neutral", "negative"]
+    assert [c.labels.overall for c in (room, bag)] == ["neutral", "negative"]
+    assert all(c.labels.agent is None and c.labels.resolution is None for c in conversion.calls)
     assert dailydialog.stratum(room) == "positive" and dailydialog.stratum(bag) == "negative"
+    assert dailydialog.SOURCE.pool is not None
+    assert dailydialog.SOURCE.pool(_dd_archives(tmp_path)) == conversion.calls, "a pool this small is the whole sample"
+
+
+@pytest.mark.parametrize(
+    ("labels", "sentiment"),
+    [
+        ([], "neutral"),
+        (["neutral", "neutral"], "neutral"),
+        (["negative", "neutral"], "negative"),  # a closing "OK." does not undo the complaint
+        (["negative", "negative", "positive"], "positive"),  # ends pleased after a rough start
+        (["positive", "negative", "neutral"], "negative"),
+    ],
+)
+def test_a_roles_label_is_its_last_emotional_line(labels: list[Label], sentiment: str) -> None:
+    assert dailydialog.role_sentiment(labels) == sentiment
+
+
+@pytest.mark.parametrize(
+    ("customer", "agent", "call"),
+    [
+        ("positive", ["no emotion", "happiness"], "positive"),
+        ("positive", ["sadness"], "positive"),  # an apology is not rudeness
+        ("positive", ["no emotion", "anger"], "neutral"),
+        ("neutral", ["disgust"], "negative"),
+        ("negative", ["anger"], "negative"),
+    ],
+)
+def test_the_call_is_the_customers_end_one_step_worse_for_a_rude_agent(
+    customer: Label, agent: list[str], call: str
+) -> None:
+    assert dailydialog.call_sentiment(customer, agent) == call
 
 
 def test_fetch_writes_a_dataset_that_loads_with_a_ci_subset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

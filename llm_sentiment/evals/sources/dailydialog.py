@@ -3,8 +3,9 @@ the DailyDialog corpus, with the emotion its annotators gave every utterance.
 
 DailyDialog has no speaker roles. A conversation counts as a service encounter when one of its
 first two utterances offers help ("Can I help you?", "What can I do for you?"); whoever says it is
-the agent, the other speaker the customer. Only the per-segment labels are meaningful: the source
-labels no role or call as a whole. Mapping rules and figures:
+the agent, the other speaker the customer. The source labels utterances only; the customer's and the
+call's labels are derived from them by a written rule (``role_sentiment``, ``call_sentiment``), the
+agent's are not (its negative utterances are mostly apologies). Mapping rules and figures:
 evals/datasets/dailydialog-service/README.md.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_sentiment.ask.answers import Label
-from llm_sentiment.evals.dataset import CallLabels, EvalCall
+from llm_sentiment.evals.dataset import CallLabels, EvalCall, RoleLabels
 from llm_sentiment.evals.sources.base import Conversion, RemoteFile, Source, sample, shortest_covering, split_of
 
 NAME = "dailydialog-service"
@@ -98,6 +99,23 @@ def read_dialogues(part: str, archive: Path) -> list[Dialogue]:
     return dialogues
 
 
+_RUDE = frozenset({"anger", "disgust"})
+_ONE_WORSE: dict[Label, Label] = {"positive": "neutral", "neutral": "negative", "negative": "negative"}
+
+
+def role_sentiment(labels: Sequence[Label]) -> Label:
+    """The label of the role's last utterance that is not neutral, else neutral: the labeling guide's
+    "prevailing sentiment with most weight on the end", where emotions are as sparse as here (one or
+    two per role) and a closing neutral line ("OK.") does not undo what came before."""
+    return next((label for label in reversed(labels) if label != "neutral"), "neutral")
+
+
+def call_sentiment(customer: Label, agent_emotions: Sequence[str]) -> Label:
+    """The guide's call label: the customer's end state, one step worse when the agent shows anger or
+    disgust (a rude agent). The agent's sadness is left alone: in these dialogues it is apologies."""
+    return _ONE_WORSE[customer] if _RUDE.intersection(agent_emotions) else customer
+
+
 def convert_dialogue(dialogue: Dialogue) -> EvalCall | None:
     """A service encounter whose every utterance maps to a label, or None."""
     agent = agent_index(dialogue.utterances)
@@ -109,6 +127,8 @@ def convert_dialogue(dialogue: Dialogue) -> EvalCall | None:
         return None
     speakers = ["Agent" if i % 2 == agent % 2 else "Customer" for i in range(len(dialogue.utterances))]
     conversation = f"{dialogue.part}-{dialogue.index:05d}"
+    customer = role_sentiment([label for label, s in zip(segments, speakers, strict=True) if s == "Customer"])
+    agent_emotions = [e for e, s in zip(dialogue.emotions, speakers, strict=True) if s == "Agent"]
     counts = Counter(dialogue.emotions)
     return EvalCall(
         id=f"dd-{conversation}",
@@ -118,7 +138,11 @@ def convert_dialogue(dialogue: Dialogue) -> EvalCall | None:
             f"line {agent + 1}). Utterance emotions: " + ", ".join(f"{e} {n}" for e, n in sorted(counts.items())) + "."
         ),
         transcript="".join(f"{s}: {detokenize(u)}\n" for s, u in zip(speakers, dialogue.utterances, strict=True)),
-        labels=CallLabels(segments=segments),
+        labels=CallLabels(
+            customer=RoleLabels(sentiment=customer),
+            overall=call_sentiment(customer, agent_emotions),
+            segments=segments,
+        ),
     )
 
 
@@ -130,9 +154,10 @@ def stratum(call: EvalCall) -> Label:
     return "positive" if "positive" in segments else "neutral"
 
 
-def convert(raw: Mapping[str, Path]) -> Conversion:
+def pool(raw: Mapping[str, Path]) -> list[EvalCall]:
+    """Every service encounter (969), both splits: the sample below is drawn from these."""
     seen: set[tuple[str, ...]] = set()
-    pool: list[EvalCall] = []
+    calls: list[EvalCall] = []
     for part, remote in ARCHIVES.items():
         for dialogue in read_dialogues(part, raw[remote.name]):
             if dialogue.utterances in seen:  # the corpus repeats some dialogues across its parts
@@ -140,12 +165,17 @@ def convert(raw: Mapping[str, Path]) -> Conversion:
             seen.add(dialogue.utterances)
             call = convert_dialogue(dialogue)
             if call is not None:
-                pool.append(call)
+                calls.append(call)
+    return calls
+
+
+def convert(raw: Mapping[str, Path]) -> Conversion:
+    every = pool(raw)
     calls = [
         call
         for split in ("dev", "test")
         for call in sample(
-            (c for c in pool if c.split == split),
+            (c for c in every if c.split == split),
             source=NAME,
             key=lambda c: c.id,
             stratum=stratum,
@@ -155,13 +185,15 @@ def convert(raw: Mapping[str, Path]) -> Conversion:
     description = (
         f"Service encounters from DailyDialog ({_REPO}@{_COMMIT[:12]}: the corpus's train, validation and test "
         "archives): conversations where one of the first two utterances offers help; that speaker is the agent. "
-        "Per-segment labels only, from the source's per-utterance emotions (happiness positive; anger, disgust, "
-        "fear, sadness negative; no emotion neutral; conversations with surprise left out). "
-        f"{len(pool)} such conversations; sampled {PER_STRATUM} per stratum (a negative utterance / a positive one / "
+        "Per-segment labels from the source's per-utterance emotions (happiness positive; anger, disgust, "
+        "fear, sadness negative; no emotion neutral; conversations with surprise left out); the customer's label "
+        "derived from them (its last non-neutral utterance), the call's the same, one step worse where the agent "
+        "shows anger or disgust; the agent is not labeled. "
+        f"{len(every)} such conversations; sampled {PER_STRATUM} per stratum (a negative utterance / a positive one / "
         "neither) per split by a hash of the id. Licence: CC BY-NC-SA 4.0, as the source's (see the README)."
     )
     ci = shortest_covering(calls, lambda c: {stratum(c)}, ("negative", "positive", "neutral"), per_label=2)
     return Conversion(calls=calls, description=description, subsets={"ci": ci})
 
 
-SOURCE = Source(name=NAME, files=tuple(ARCHIVES.values()), convert=convert)
+SOURCE = Source(name=NAME, files=tuple(ARCHIVES.values()), convert=convert, pool=pool)

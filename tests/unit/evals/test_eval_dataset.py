@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from llm_sentiment.errors import DatasetError
-from llm_sentiment.evals.dataset import EvalCall, load_call, load_dataset, schema_json
+from llm_sentiment.evals.dataset import EvalCall, RoleLabels, load_call, load_dataset, schema_json
+from llm_sentiment.evals.sources import dailydialog
 from llm_sentiment.transcript.formats import parse_plain_text
 from llm_sentiment.wiring import load_call as load_transcript_file
 from tests.conftest import REPO
@@ -113,13 +114,18 @@ def test_the_ci_subset_is_short_test_calls_covering_every_label() -> None:
 
 
 def test_the_committed_dailydialog_calls_are_the_converters_segment_labeled_sample() -> None:
-    """Real conversations in the checkout (CC BY-NC-SA 4.0, see its README): segment labels only, and a
-    ci subset of short test calls with every label, for the gate."""
+    """Real conversations in the checkout (CC BY-NC-SA 4.0, see its README): segment labels, the customer's
+    and the call's derived from them, and a ci subset of short test calls with every label, for the gate."""
     dataset = load_dataset("dailydialog-service", DATASETS)
     assert Counter(c.split for c in dataset.calls) == {"dev": 54, "test": 54}
     assert all(c.id.startswith("dd-") and c.labels.segments for c in dataset.calls)
-    unlabeled = [(c.labels.customer, c.labels.agent, c.labels.overall, c.labels.resolution) for c in dataset.calls]
-    assert set(unlabeled) == {(None, None, None, None)}
+    for call in dataset.calls:
+        lines = zip(call.transcript.splitlines(), call.labels.segments or [], strict=True)
+        said = [label for line, label in lines if line.startswith("Customer:")]
+        assert call.labels.customer == RoleLabels(sentiment=dailydialog.role_sentiment(said))
+        # the pool's one rude agent meets a customer already negative: the call is the customer's everywhere
+        assert call.labels.overall == call.labels.customer.sentiment
+        assert (call.labels.agent, call.labels.resolution) == (None, None)
     ci = dataset.select(subset="ci")
     assert len(ci) == 6 and all(c.split == "test" and c.words <= 60 for c in ci)
     assert {label for c in ci for label in c.labels.segments or []} == set(LABELS)
