@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from llm_sentiment.cli import CliParts, main
@@ -348,6 +349,30 @@ def _gate(tmp_path: Path, *extra: str) -> Any:
         env={"LLM_SENTIMENT_EVALS_DIR": str(REPO / "evals"), "LLM_SENTIMENT_CACHE_PATH": str(tmp_path / "cache")},
         obj=CliParts(build_llm=lambda settings, use_cache=True: (SchemaLLM("neutral"), None)),
     )
+
+
+def test_a_call_labelled_per_segment_alone_is_asked_no_role_question(tmp_path: Path) -> None:
+    """The ci dialogues with only their segment labels (as the dataset was before its derived labels): their
+    role questions would score nothing, so they are not asked."""
+    source = REPO / "evals" / "datasets" / "dailydialog-service"
+    ci = yaml.safe_load((source / "dataset.yaml").read_text(encoding="utf-8"))["subsets"]["ci"]
+    root = tmp_path / "segments-only"
+    (root / "calls").mkdir(parents=True)
+    (root / "dataset.yaml").write_text(yaml.safe_dump({"name": "segments-only", "description": "d"}))
+    for call_id in ci:
+        call = yaml.safe_load((source / "calls" / f"{call_id}.yaml").read_text(encoding="utf-8"))
+        call["labels"] = {"segments": call["labels"]["segments"]}
+        (root / "calls" / f"{call_id}.yaml").write_text(yaml.safe_dump(call))
+    result = CliRunner().invoke(
+        main,
+        ["eval", "--dataset", str(root), "--labels-only", "--segments", "--output", str(tmp_path / "out")],
+        env={"LLM_SENTIMENT_EVALS_DIR": str(REPO / "evals"), "LLM_SENTIMENT_CACHE_PATH": str(tmp_path / "cache")},
+        obj=CliParts(build_llm=lambda settings, use_cache=True: (SchemaLLM("neutral"), None)),
+    )
+    assert result.exit_code == 0, result.output
+    asked = {q["question_id"] for line in (tmp_path / "out" / "cases.jsonl").read_text().splitlines()
+             for q in json.loads(line)["questions"]}  # fmt: skip
+    assert asked == {"segment_sentiment"}
 
 
 def test_the_gate_scores_the_real_ci_dialogues_per_segment_against_their_own_section(tmp_path: Path) -> None:

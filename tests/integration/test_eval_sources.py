@@ -273,7 +273,7 @@ def _dd_archives(tmp_path: Path) -> dict[str, Path]:
     return archives
 
 
-def test_dailydialog_converts_service_encounters_to_segment_labels(tmp_path: Path) -> None:
+def test_dailydialog_converts_service_encounters_to_segment_customer_and_call_labels(tmp_path: Path) -> None:
     conversion = dailydialog.convert(_dd_archives(tmp_path))
     by_id = {c.id: c for c in conversion.calls}
     assert sorted(by_id) == ["dd-train-00000", "dd-train-00002"]

@@ -113,7 +113,7 @@ def test_the_ci_subset_is_short_test_calls_covering_every_label() -> None:
         assert all(seen.count(label) >= 2 for label in LABELS), f"every {role} label, at least twice"
 
 
-def test_the_committed_dailydialog_calls_are_the_converters_segment_labeled_sample() -> None:
+def test_the_committed_dailydialog_calls_are_the_converters_labeled_sample() -> None:
     """Real conversations in the checkout (CC BY-NC-SA 4.0, see its README): segment labels, the customer's
     and the call's derived from them, and a ci subset of short test calls with every label, for the gate."""
     dataset = load_dataset("dailydialog-service", DATASETS)
